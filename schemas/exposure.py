@@ -1,0 +1,268 @@
+"""Similar exposure groups, measurements and exposure registrations: what is recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+import msgspec
+
+from schemas.common import (
+    LongText,
+    Name,
+    Positive,
+    ShortText,
+    check_identifier,
+    check_not_future,
+    check_order,
+)
+from schemas.errors import FieldError
+from schemas.identifiers import normalise_cas
+from schemas.units import Dimension, UnitError, canonical_unit, dimension_of
+
+__all__ = [
+    "MAX_BATCH_ITEMS",
+    "MeasurementBatch",
+    "MeasurementIn",
+    "MeasurementOut",
+    "RegistrationIn",
+    "RegistrationOut",
+    "SampleType",
+    "SegIn",
+    "SegMemberIn",
+    "SegMemberOut",
+    "SegOut",
+]
+
+MAX_BATCH_ITEMS = 10_000
+
+SampleType = Literal["personal_air", "static_air", "biological"]
+Matrix = Literal["blood", "urine", "exhaled_air", "hair", "other"]
+LevelBand = Literal["below_10pct_limit", "below_50pct_limit", "below_limit", "above_limit"]
+LevelBasis = Literal["measured", "analogy", "model", "expert_estimate"]
+Frequency = Literal["daily", "weekly", "monthly", "occasionally"]
+
+_AIR_DIMENSIONS = {Dimension.MASS_CONCENTRATION, Dimension.VOLUME_FRACTION, Dimension.FIBRE_CONCENTRATION}
+_BIOLOGICAL_DIMENSIONS = {
+    Dimension.BIOLOGICAL_MASS_PER_VOLUME,
+    Dimension.BIOLOGICAL_MOLAR,
+    Dimension.BIOLOGICAL_PER_CREATININE,
+}
+
+
+class SegIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A similar exposure group (EN 689): workers sharing tasks and exposure."""
+
+    name: Name
+    site_id: uuid.UUID | None = None
+    description: LongText | None = None
+
+
+class SegOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    employer_id: uuid.UUID
+    name: str
+    site_id: uuid.UUID | None
+    description: str | None
+
+
+class SegMemberIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    worker_id: uuid.UUID
+    start_date: dt.date
+    end_date: dt.date | None = None
+
+    def problems(self) -> Iterator[FieldError]:
+        yield from check_not_future("start_date", self.start_date)
+        yield from check_order("start_date", self.start_date, "end_date", self.end_date)
+
+
+class SegMemberOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    seg_id: uuid.UUID
+    worker_id: uuid.UUID
+    start_date: dt.date
+    end_date: dt.date | None
+
+
+def _check_unit(field: str, unit: str, allowed: set[Dimension], what: str) -> Iterator[FieldError]:
+    try:
+        dimension = dimension_of(unit)
+    except UnitError as exc:
+        yield FieldError(field=field, reason=str(exc))
+        return
+    if dimension not in allowed:
+        yield FieldError(field=field, reason=f"{canonical_unit(unit)} is not a unit for {what}")
+
+
+class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One sample's result, as a lab reports it.
+
+    A non-detect is `below_lod: true` with the `lod`; its value is never stored as 0.
+    Biological results are medical data: stored encrypted with the worker's key and
+    hidden from the employer (it sees group results only).
+    """
+
+    sample_type: SampleType
+    substance_cas: Annotated[str, msgspec.Meta(examples=["71-43-2"])]
+    worker_id: uuid.UUID | None = None
+    seg_id: uuid.UUID | None = None
+    site_id: uuid.UUID | None = None
+    value: Positive | None = None
+    below_lod: bool = False
+    lod: Positive | None = None
+    unit: Annotated[str, msgspec.Meta(examples=["mg/m3"])]
+    matrix: Matrix | None = None
+    analyte: ShortText | None = None
+    sampling_start: dt.datetime
+    sampling_end: dt.datetime
+    sampled_minutes: Positive | None = None
+    air_volume_l: Positive | None = None
+    method: ShortText | None = None
+    lab: ShortText | None = None
+    lab_report_id: ShortText | None = None
+    chain_of_custody: ShortText | None = None
+    task: ShortText | None = None
+    location: ShortText | None = None
+    rpe: ShortText | None = None
+    protection_factor: Annotated[float, msgspec.Meta(ge=1)] | None = None
+
+    def problems(self) -> Iterator[FieldError]:
+        yield from check_identifier("substance_cas", self.substance_cas, normalise_cas)
+        yield from self._result_problems()
+        yield from self._sample_type_problems()
+        yield from check_not_future("sampling_start", self.sampling_start)
+        yield from check_not_future("sampling_end", self.sampling_end)
+        yield from check_order("sampling_start", self.sampling_start, "sampling_end", self.sampling_end, strict=True)
+        if self.sampled_minutes is not None and self.sampling_start.tzinfo and self.sampling_end.tzinfo:
+            span = (self.sampling_end - self.sampling_start).total_seconds() / 60
+            if self.sampled_minutes > span + 1e-9:
+                yield FieldError(field="sampled_minutes", reason="is longer than sampling_end - sampling_start")
+        if self.protection_factor is not None and self.rpe is None:
+            yield FieldError(field="rpe", reason="name the respiratory protection the protection_factor belongs to")
+
+    def _result_problems(self) -> Iterator[FieldError]:
+        if self.below_lod:
+            if self.lod is None:
+                yield FieldError(field="lod", reason="a result below the limit of detection needs the lod")
+            if self.value is not None:
+                yield FieldError(field="value", reason="a result below the lod has no value; send only lod")
+        elif self.value is None:
+            yield FieldError(field="value", reason="required unless below_lod is true (then send lod)")
+
+    def _sample_type_problems(self) -> Iterator[FieldError]:
+        if self.sample_type == "biological":
+            yield from _check_unit("unit", self.unit, _BIOLOGICAL_DIMENSIONS, "a biological sample")
+            if self.worker_id is None:
+                yield FieldError(field="worker_id", reason="a biological sample belongs to a worker")
+            if self.matrix is None:
+                yield FieldError(field="matrix", reason="required for a biological sample (blood, urine, ...)")
+            if self.analyte is None:
+                yield FieldError(field="analyte", reason="required for a biological sample")
+            if self.air_volume_l is not None:
+                yield FieldError(field="air_volume_l", reason="only an air sample has an air volume")
+            return
+        yield from _check_unit("unit", self.unit, _AIR_DIMENSIONS, "an air sample")
+        if self.matrix is not None:
+            yield FieldError(field="matrix", reason="only a biological sample has a matrix")
+        if self.sample_type == "personal_air" and self.worker_id is None and self.seg_id is None:
+            yield FieldError(field="worker_id", reason="a personal sample names the worker or the SEG it represents")
+        if self.sample_type == "static_air" and self.worker_id is not None:
+            yield FieldError(field="worker_id", reason="a static sample is not worn by a worker; use seg_id or site_id")
+
+
+class MeasurementBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Up to 10,000 measurements, stored all-or-nothing."""
+
+    items: Annotated[list[MeasurementIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]
+
+
+class MeasurementOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    employer_id: uuid.UUID
+    sample_type: str
+    substance_id: uuid.UUID
+    substance_cas: str | None
+    worker_id: uuid.UUID | None
+    seg_id: uuid.UUID | None
+    site_id: uuid.UUID | None
+    value: float | None
+    below_lod: bool | None
+    lod: float | None
+    unit: str
+    result_withheld: str | None = None
+    matrix: str | None
+    analyte: str | None
+    sampling_start: dt.datetime
+    sampling_end: dt.datetime
+    sampled_minutes: float
+    air_volume_l: float | None
+    method: str | None
+    lab: str | None
+    lab_report_id: str | None
+    chain_of_custody: str | None
+    task: str | None
+    location: str | None
+    rpe: str | None
+    protection_factor: float | None
+    recorded_at: dt.datetime
+
+
+class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An entry of the legal exposure register (Arbobesluit 4.10c; TRGS 410-like): who was
+    exposed to what, doing which task, when, how much, on what basis, and with which controls."""
+
+    worker_id: uuid.UUID
+    substance_cas: str
+    site_id: uuid.UUID | None = None
+    task: ShortText
+    period_start: dt.date
+    period_end: dt.date | None = None
+    level_value: Positive | None = None
+    level_unit: str | None = None
+    level_band: LevelBand | None = None
+    basis: LevelBasis
+    measurement_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    frequency: Frequency | None = None
+    hours_per_day: Annotated[float, msgspec.Meta(gt=0, le=24)] | None = None
+    days_per_year: Annotated[int, msgspec.Meta(ge=1, le=366)] | None = None
+    controls: LongText | None = None
+    ppe: LongText | None = None
+
+    def problems(self) -> Iterator[FieldError]:
+        yield from check_identifier("substance_cas", self.substance_cas, normalise_cas)
+        yield from check_not_future("period_start", self.period_start)
+        yield from check_not_future("period_end", self.period_end)
+        yield from check_order("period_start", self.period_start, "period_end", self.period_end)
+        if self.level_value is None and self.level_band is None:
+            yield FieldError(field="level_value", reason="give the level as level_value + level_unit, or as level_band")
+        if self.level_value is not None and self.level_unit is None:
+            yield FieldError(field="level_unit", reason="required with level_value")
+        if self.level_unit is not None:
+            yield from _check_unit("level_unit", self.level_unit, _AIR_DIMENSIONS, "an exposure level")
+        if self.basis == "measured" and not self.measurement_ids and self.level_value is None:
+            yield FieldError(field="measurement_ids", reason="a measured level names its measurements or its value")
+
+
+class RegistrationOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    employer_id: uuid.UUID
+    worker_id: uuid.UUID
+    substance_id: uuid.UUID
+    substance_cas: str | None
+    site_id: uuid.UUID | None
+    task: str
+    period_start: dt.date
+    period_end: dt.date | None
+    level_value: float | None
+    level_unit: str | None
+    level_band: str | None
+    basis: str
+    measurement_ids: list[uuid.UUID]
+    frequency: str | None
+    hours_per_day: float | None
+    days_per_year: int | None
+    controls: str | None
+    ppe: str | None
+    recorded_at: dt.datetime
