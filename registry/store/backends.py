@@ -1,0 +1,73 @@
+"""Where the registry's tables live: an encrypted DuckDB file (default) or PostgreSQL.
+
+Both are ATTACHed to an in-process DuckDB as the catalog `store`, so every query of the
+registry and of the analytics is the same DuckDB SQL whichever store is behind it.
+Extensions are loaded from their pip packages by path; DuckDB's own download of
+extensions is switched off, so nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+from pathlib import Path
+
+import duckdb
+import msgspec
+
+__all__ = ["DuckDBFile", "PostgresServer", "StoreLocation", "connect"]
+
+STORE_CATALOG = "store"
+
+
+class DuckDBFile(msgspec.Struct, frozen=True):
+    """The embedded store: one file, AES-GCM encrypted with the key file's database key."""
+
+    path: Path
+    encryption_key_hex: str
+
+
+class PostgresServer(msgspec.Struct, frozen=True):
+    """A PostgreSQL database (libpq connection string), for several API processes at once."""
+
+    dsn: str
+
+
+StoreLocation = DuckDBFile | PostgresServer
+
+
+def connect(location: StoreLocation) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+        },
+    )
+    if isinstance(location, DuckDBFile):
+        # OpenSSL-backed AES-GCM for writing encrypted files comes with httpfs.
+        _load_extension(con, "duckdb_extension_httpfs")
+        con.execute("SET temp_file_encryption = true")
+        location.path.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"ATTACH '{_quote(str(location.path))}' AS {STORE_CATALOG} "
+            f"(ENCRYPTION_KEY '{location.encryption_key_hex}', ENCRYPTION_CIPHER 'GCM')"
+        )
+    else:
+        _load_extension(con, "duckdb_extension_postgres_scanner")
+        con.execute(f"ATTACH '{_quote(location.dsn)}' AS {STORE_CATALOG} (TYPE postgres)")
+    con.execute(f"USE {STORE_CATALOG}")
+    return con
+
+
+def _load_extension(con: duckdb.DuckDBPyConnection, package: str) -> None:
+    module = importlib.import_module(package)
+    candidates = glob.glob(str(Path(module.__file__ or "").parent / "extensions" / "*" / "*.duckdb_extension"))
+    if not candidates:
+        raise RuntimeError(f"the DuckDB extension package {package} has no extension binary")
+    con.execute(f"LOAD '{_quote(candidates[0])}'")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
