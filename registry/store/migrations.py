@@ -41,7 +41,7 @@ def migrate(db: Database) -> list[str]:
                 tx.execute(statement)
             tx.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                [version, name, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                [version, name, dt.datetime.now(dt.UTC)],
             )
         applied.append(name)
     return applied

@@ -1,0 +1,106 @@
+"""The access log: append-only, hash-chained, no personal data in the clear.
+
+entry_hash = SHA-256(prev_hash | canonical JSON of the entry), so removing or editing
+any entry breaks every later hash; `verify_chain` finds the first broken link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Sequence
+
+import msgspec
+
+from registry.store.database import Tx
+from schemas.errors import IntegrityFailure
+
+__all__ = ["AuditEntry", "append", "verify_chain"]
+
+GENESIS = "0" * 64
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    actor_type: str
+    actor_id: str
+    action: str
+    resource_type: str
+    resource_id: str | None = None
+    subject_worker_id: uuid.UUID | None = None
+    purpose: str | None = None
+    outcome: str  # "allowed" | "denied"
+    reason: str
+
+
+class _Hashed(msgspec.Struct, frozen=True):
+    seq: int
+    occurred_at: str
+    entry: AuditEntry
+
+
+_COLUMNS = (
+    "seq, occurred_at, actor_type, actor_id, action, resource_type, resource_id, "
+    "subject_worker_id, purpose, outcome, reason, prev_hash, entry_hash"
+)
+
+
+def append(tx: Tx, entries: Sequence[AuditEntry]) -> None:
+    """Append entries in order inside the caller's transaction."""
+    if not entries:
+        return
+    head = tx.one("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    now = dt.datetime.now(dt.UTC)
+    columns: dict[str, list[object]] = {name.strip(): [] for name in _COLUMNS.split(",")}
+    for entry in entries:
+        seq += 1
+        digest = _digest(prev, seq, now, entry)
+        for name, value in (
+            ("seq", seq),
+            ("occurred_at", now),
+            ("actor_type", entry.actor_type),
+            ("actor_id", entry.actor_id),
+            ("action", entry.action),
+            ("resource_type", entry.resource_type),
+            ("resource_id", entry.resource_id),
+            ("subject_worker_id", str(entry.subject_worker_id) if entry.subject_worker_id else None),
+            ("purpose", entry.purpose),
+            ("outcome", entry.outcome),
+            ("reason", entry.reason),
+            ("prev_hash", prev),
+            ("entry_hash", digest),
+        ):
+            columns[name].append(value)
+        prev = digest
+    tx.insert_columns("audit_log", columns)
+
+
+def verify_chain(tx: Tx) -> int:
+    """Check every link; returns the number of entries, raises IntegrityFailure at a break."""
+    prev = GENESIS
+    count = 0
+    rows = tx.all(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq")
+    for expected_seq, row in enumerate(rows, start=1):
+        (seq, occurred_at, actor_type, actor_id, action, rtype, rid, subject, purpose, outcome, reason, p, h) = row
+        entry = AuditEntry(
+            actor_type=actor_type,
+            actor_id=actor_id,
+            action=action,
+            resource_type=rtype,
+            resource_id=rid,
+            subject_worker_id=subject,
+            purpose=purpose,
+            outcome=outcome,
+            reason=reason,
+        )
+        if seq != expected_seq or p != prev or h != _digest(prev, seq, occurred_at, entry):
+            raise IntegrityFailure(f"audit log broken at entry {seq}")
+        prev = h
+        count += 1
+    return count
+
+
+def _digest(prev: str, seq: int, occurred_at: dt.datetime, entry: AuditEntry) -> str:
+    body = msgspec.json.encode(_Hashed(seq=seq, occurred_at=occurred_at.isoformat(), entry=entry))
+    return hashlib.sha256(prev.encode("ascii") + b"|" + body).hexdigest()

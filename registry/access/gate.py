@@ -1,0 +1,86 @@
+"""The one place where access is decided and audited.
+
+A service asks the gate before it reveals or records personal data; the gate applies the
+policy, notes an audit entry for the answer (allowed or denied, with the reason) and
+raises when denied. Entries are written with the service's own transaction (`flush`),
+or, for a refusal that aborted it, by `audited` in a transaction of their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from registry.access.actors import Actor, Purpose
+from registry.access.audit import AuditEntry, append
+from registry.access.policy import Action, Decision, Record, decide
+from registry.store.database import Database, Tx
+from schemas.errors import Forbidden, NotFound
+
+__all__ = ["Gate", "audited"]
+
+
+class Gate:
+    def __init__(self, actor: Actor, purpose: Purpose) -> None:
+        self.actor = actor
+        self.purpose = purpose
+        self._pending: list[AuditEntry] = []
+
+    def employer_id(self) -> uuid.UUID:
+        """The employer the actor acts for; employer-only actions need one."""
+        if self.actor.employer_id is None:
+            raise Forbidden("this action is for an employer's API key")
+        return self.actor.employer_id
+
+    def check(self, action: Action, record: Record) -> Decision:
+        """Allow (and note it) or raise: NotFound when the record is someone else's, so a
+        refusal does not reveal that it exists; Forbidden for a purpose that does not fit."""
+        decision = decide(self.actor, action, record, self.purpose)
+        self._note(action, record, decision)
+        if decision.allowed:
+            return decision
+        if decision.reason.startswith("purpose"):
+            raise Forbidden(decision.reason)
+        if action is Action.CREATE:
+            raise Forbidden(f"not allowed to record this: {decision.reason}")
+        raise NotFound(f"{record.type} {record.id} not found")
+
+    def note_list(self, record_type: str, subjects: set[uuid.UUID] | None = None) -> None:
+        """A list read: one entry per worker whose data the page reveals (NEN 7513)."""
+        decision = Decision(True, "list limited to records of this employer")
+        if not subjects:
+            self._note(Action.LIST, Record(type=record_type), decision)
+        for subject in sorted(subjects or (), key=str):
+            self._note(Action.LIST, Record(type=record_type, subject_worker_id=subject), decision)
+
+    def flush(self, tx: Tx) -> None:
+        append(tx, self._pending)
+        self._pending.clear()
+
+    def _note(self, action: Action, record: Record, decision: Decision) -> None:
+        self._pending.append(
+            AuditEntry(
+                actor_type=self.actor.kind,
+                actor_id=self.actor.id,
+                action=action,
+                resource_type=record.type,
+                resource_id=record.id,
+                subject_worker_id=record.subject_worker_id,
+                purpose=self.purpose,
+                outcome="allowed" if decision.allowed else "denied",
+                reason=decision.reason,
+            )
+        )
+
+
+@contextmanager
+def audited(db: Database, actor: Actor, purpose: Purpose) -> Iterator[Gate]:
+    """A gate for one request; whatever it noted and was not flushed is written at the end."""
+    gate = Gate(actor, purpose)
+    try:
+        yield gate
+    finally:
+        if gate._pending:
+            with db.write() as tx:
+                gate.flush(tx)

@@ -1,0 +1,1 @@
+"""HTTP API: app, request context, problem responses, idempotency, routes."""

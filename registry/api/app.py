@@ -1,0 +1,81 @@
+"""Where a request enters: the Litestar application and its wiring.
+
+Routes live in registry/api/routes, rules in registry/access, storage in registry/store.
+The OpenAPI document is at /schema/openapi.json and Swagger UI at /schema/swagger,
+served from the swagger-ui-bundle wheel (no CDN).
+"""
+
+from __future__ import annotations
+
+import swagger_ui_bundle
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from registry.api.context import authenticate, purpose_of, runtime_of
+from registry.api.problems import exception_handlers
+from registry.api.routes.exposure import ExposureController
+from registry.api.routes.organisation import OrganisationController
+from registry.api.routes.people import PeopleController
+from registry.runtime import Runtime
+
+__all__ = ["create_app"]
+
+# Everything but the batch endpoint: generous for one record, small enough to refuse abuse.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+_ASSETS = "/schema/assets"
+
+
+@get("/healthz", summary="Liveness: the store answers", tags=["meta"], sync_to_thread=True)
+def healthz(state: State) -> dict[str, str]:
+    with runtime_of(state).db.read() as tx:
+        tx.scalar("SELECT 1")
+    return {"status": "ok"}
+
+
+def _openapi() -> OpenAPIConfig:
+    swagger = SwaggerRenderPlugin(
+        path="/swagger",
+        js_url=f"{_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{_ASSETS}/favicon-32x32.png'>",
+    )
+    return OpenAPIConfig(
+        title="Blootstellingsregister API",
+        version="1",
+        description=(
+            "Employers record exposure to hazardous substances: workers, employments, SEGs, "
+            "measurements and exposure-register entries. Authenticate with `Authorization: Bearer <API key>`. "
+            "Errors are RFC 9457 problem+json naming each bad field. POSTs accept an `Idempotency-Key` header."
+        ),
+        render_plugins=[swagger],
+        path="/schema",
+        components=Components(
+            security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="registry API key")}
+        ),
+        security=[{"apiKey": []}],
+    )
+
+
+def create_app(runtime: Runtime) -> Litestar:
+    assets = create_static_files_router(
+        path=_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
+    )
+    return Litestar(
+        route_handlers=[healthz, OrganisationController, PeopleController, ExposureController, assets],
+        dependencies={
+            "runtime": Provide(lambda: runtime, sync_to_thread=False),
+            "actor": Provide(authenticate, sync_to_thread=True),
+            "purpose": Provide(purpose_of, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers,
+        openapi_config=_openapi(),
+        request_max_body_size=DEFAULT_MAX_BODY_BYTES,
+        state=State({"runtime": runtime}),
+        debug=False,
+    )

@@ -1,0 +1,200 @@
+"""SEGs, measurements (single and batch) and exposure registrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from registry.access import Actor, Gate, Purpose, audited
+from registry.api.idempotency import Created, create_once
+from registry.api.routes.common import Limit, Offset, Page
+from registry.runtime import Runtime
+from registry.services import exposure_groups as seg_service
+from registry.services import measurements as measurement_service
+from registry.services import registrations as registration_service
+from registry.services.measurements import MeasurementFilter
+from registry.store import Tx
+from schemas.exposure import (
+    MeasurementBatch,
+    MeasurementIn,
+    MeasurementOut,
+    RegistrationIn,
+    RegistrationOut,
+    SampleType,
+    SegIn,
+    SegMemberIn,
+    SegMemberOut,
+    SegOut,
+)
+from schemas.identifiers import normalise_cas
+from schemas.validation import check
+
+# A batch of 10,000 measurements with every optional field filled is about 8 MB of JSON.
+BATCH_MAX_BYTES = 16 * 1024 * 1024
+
+
+class ExposureController(Controller):
+    path = "/api/v1"
+    tags = ["exposure"]
+
+    @post("/segs", summary="Create a similar exposure group (SEG)", sync_to_thread=True)
+    def create_seg(
+        self, request: Request[Any, Any, Any], data: SegIn, runtime: Runtime, actor: Actor, purpose: Purpose
+    ) -> Response[SegOut]:
+        check(data)
+
+        def create(tx: Tx, gate: Gate) -> Created[SegOut]:
+            seg = seg_service.create_seg(tx, gate, data)
+            return seg, [seg.id], 201
+
+        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> SegOut:
+            return seg_service.get_seg(tx, gate, ids[0])
+
+        return create_once(request, runtime, actor, purpose, resource_type="seg", create=create, replay=replay)
+
+    @get("/segs", summary="This employer's SEGs", sync_to_thread=True)
+    def list_segs(self, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[SegOut]:
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            return seg_service.list_segs(tx, gate)
+
+    @get("/segs/{seg_id:uuid}", summary="One SEG", sync_to_thread=True)
+    def get_seg(self, seg_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> SegOut:
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            return seg_service.get_seg(tx, gate, seg_id)
+
+    @post("/segs/{seg_id:uuid}/members", summary="Add a worker to a SEG for a period", sync_to_thread=True)
+    def add_member(
+        self,
+        request: Request[Any, Any, Any],
+        seg_id: uuid.UUID,
+        data: SegMemberIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
+    ) -> Response[SegMemberOut]:
+        check(data)
+
+        def create(tx: Tx, gate: Gate) -> Created[SegMemberOut]:
+            member = seg_service.add_seg_member(tx, gate, seg_id, data)
+            return member, [member.id], 201
+
+        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> SegMemberOut:
+            return next(m for m in seg_service.list_seg_members(tx, gate, seg_id) if m.id == ids[0])
+
+        return create_once(request, runtime, actor, purpose, resource_type="seg_member", create=create, replay=replay)
+
+    @get("/segs/{seg_id:uuid}/members", summary="Who belonged to a SEG when", sync_to_thread=True)
+    def list_members(self, seg_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[SegMemberOut]:
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            return seg_service.list_seg_members(tx, gate, seg_id)
+
+    @post("/measurements", summary="Record one measurement", sync_to_thread=True)
+    def record_measurement(
+        self, request: Request[Any, Any, Any], data: MeasurementIn, runtime: Runtime, actor: Actor, purpose: Purpose
+    ) -> Response[MeasurementOut]:
+        check(data)
+
+        def create(tx: Tx, gate: Gate) -> Created[MeasurementOut]:
+            (out,) = measurement_service.record_measurements(tx, runtime.vault, gate, [data])
+            return out, [out.id], 201
+
+        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> MeasurementOut:
+            return measurement_service.get_measurement(tx, runtime.vault, gate, ids[0])
+
+        return create_once(request, runtime, actor, purpose, resource_type="measurement", create=create, replay=replay)
+
+    @post(
+        "/measurements/batch",
+        summary="Record up to 10,000 measurements, all or nothing",
+        description="Every bad item is reported by index (items[i].field); if any item is bad, nothing is stored.",
+        request_max_body_size=BATCH_MAX_BYTES,
+        sync_to_thread=True,
+    )
+    def record_batch(
+        self, request: Request[Any, Any, Any], data: MeasurementBatch, runtime: Runtime, actor: Actor, purpose: Purpose
+    ) -> Response[Page[MeasurementOut]]:
+        check(data)
+
+        def create(tx: Tx, gate: Gate) -> Created[Page[MeasurementOut]]:
+            items = measurement_service.record_measurements(tx, runtime.vault, gate, data.items)
+            return Page(items=items, total=len(items), limit=len(items), offset=0), [m.id for m in items], 201
+
+        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> Page[MeasurementOut]:
+            items, total = measurement_service.list_measurements(
+                tx, runtime.vault, gate, MeasurementFilter(), limit=len(ids), offset=0, ids=ids
+            )
+            return Page(items=items, total=total, limit=len(ids), offset=0)
+
+        return create_once(request, runtime, actor, purpose, resource_type="measurement", create=create, replay=replay)
+
+    @get("/measurements", summary="This employer's measurements, filtered and paged", sync_to_thread=True)
+    def list_measurements(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
+        worker_id: uuid.UUID | None = None,
+        seg_id: uuid.UUID | None = None,
+        substance_cas: str | None = None,
+        sample_type: SampleType | None = None,
+        sampled_from: Annotated[dt.date | None, Parameter(description="sampling date on or after")] = None,
+        sampled_before: Annotated[dt.date | None, Parameter(description="sampling date before")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Page[MeasurementOut]:
+        where = MeasurementFilter(
+            worker_id=worker_id,
+            seg_id=seg_id,
+            substance_cas=normalise_cas(substance_cas) if substance_cas else None,
+            sample_type=sample_type,
+            sampled_from=sampled_from,
+            sampled_before=sampled_before,
+        )
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            items, total = measurement_service.list_measurements(tx, runtime.vault, gate, where, limit, offset)
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/measurements/{measurement_id:uuid}", summary="One measurement", sync_to_thread=True)
+    def get_measurement(self, measurement_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> MeasurementOut:
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            return measurement_service.get_measurement(tx, runtime.vault, gate, measurement_id)
+
+    @post("/registrations", summary="Add an entry to the exposure register", sync_to_thread=True)
+    def create_registration(
+        self, request: Request[Any, Any, Any], data: RegistrationIn, runtime: Runtime, actor: Actor, purpose: Purpose
+    ) -> Response[RegistrationOut]:
+        check(data)
+
+        def create(tx: Tx, gate: Gate) -> Created[RegistrationOut]:
+            entry = registration_service.create_registration(tx, gate, data)
+            return entry, [entry.id], 201
+
+        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> RegistrationOut:
+            return registration_service.get_registration(tx, gate, ids[0])
+
+        return create_once(request, runtime, actor, purpose, resource_type="registration", create=create, replay=replay)
+
+    @get("/registrations", summary="This employer's exposure register", sync_to_thread=True)
+    def list_registrations(
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
+        worker_id: uuid.UUID | None = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Page[RegistrationOut]:
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            items, total = registration_service.list_registrations(tx, gate, worker_id, limit, offset)
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/registrations/{registration_id:uuid}", summary="One register entry", sync_to_thread=True)
+    def get_registration(
+        self, registration_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose
+    ) -> RegistrationOut:
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            return registration_service.get_registration(tx, gate, registration_id)

@@ -1,0 +1,232 @@
+"""Recording and reading measurements.
+
+A batch is all-or-nothing: every item is checked against the store (substance known,
+worker employed here on the sampling date, SEG and site this employer's) and every bad
+item is reported by index before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Sequence
+
+import msgspec
+
+from crypto import Vault, WrappedKey
+from registry.access import Action, Gate, Record, scope_sql
+from registry.store import Tx
+from registry.store import exposure as table
+from registry.store import organisations as org_table
+from registry.store import people as people_table
+from registry.store import substances as substance_table
+from registry.store.exposure import MeasurementFilter, MeasurementRow
+from schemas.errors import FieldError, InvalidInput, NotFound
+from schemas.exposure import MeasurementIn, MeasurementOut
+from schemas.identifiers import normalise_cas
+from schemas.units import canonical_unit
+
+__all__ = ["MeasurementFilter", "get_measurement", "list_measurements", "record_measurements"]
+
+MEDICAL_WITHHELD = (
+    "medisch: individuele biomonitoringsuitslagen zijn alleen zichtbaar voor de bedrijfsarts en de werknemer / "
+    "medical: individual biological monitoring results are visible to the company doctor and the worker only"
+)
+
+
+class _Result(msgspec.Struct, frozen=True):
+    """A biological result as encrypted into result_ct."""
+
+    value: float | None
+    below_lod: bool
+    lod: float | None
+
+
+def record_measurements(tx: Tx, vault: Vault, gate: Gate, items: Sequence[MeasurementIn]) -> list[MeasurementOut]:
+    employer_id = gate.employer_id()
+    context = _Context.load(tx, employer_id, items)
+    errors = [e.under(f"items[{i}]") for i, item in enumerate(items) for e in context.problems(item)]
+    if errors:
+        raise InvalidInput(errors)
+    for worker_id in sorted({i.worker_id for i in items if i.worker_id}, key=str):
+        gate.check(
+            Action.CREATE,
+            Record(
+                type="measurement",
+                subject_worker_id=worker_id,
+                related_employer_ids=context.related.get(worker_id, frozenset()),
+            ),
+        )
+    now = dt.datetime.now(dt.UTC)
+    keys = people_table.KeyTable(tx).wrapped_keys_for(
+        sorted({i.worker_id for i in items if i.sample_type == "biological" and i.worker_id}, key=str)
+    )
+    rows = [_row(vault, keys, employer_id, context.substance_id(item), item, now) for item in items]
+    table.insert_measurements(tx, rows)
+    # The answer follows the read rules too: an employer does not get individual biological
+    # results back, not even the ones it just sent (so a replay answers the same).
+    return [_out(vault, keys, row, redact=True) for row in rows]
+
+
+def get_measurement(tx: Tx, vault: Vault, gate: Gate, measurement_id: uuid.UUID) -> MeasurementOut:
+    row = table.measurement_by_id(tx, measurement_id)
+    record = Record(type="measurement", id=str(measurement_id))
+    if row is not None:
+        record = Record(
+            type="measurement",
+            id=str(measurement_id),
+            owner_employer_id=row.employer_id,
+            subject_worker_id=row.worker_id,
+            medical=row.sample_type == "biological",
+        )
+    decision = gate.check(Action.READ, record)
+    if row is None:
+        raise NotFound(f"measurement {measurement_id} not found")
+    keys = _keys_for(tx, [row], decision.redact_medical)
+    return _out(vault, keys, row, redact=decision.redact_medical)
+
+
+def list_measurements(
+    tx: Tx, vault: Vault, gate: Gate, where: MeasurementFilter, limit: int, offset: int, ids: Sequence[uuid.UUID] | None = None
+) -> tuple[list[MeasurementOut], int]:
+    rows, total = table.measurement_rows(tx, scope_sql(gate.actor), where, ids=ids, limit=limit, offset=offset)
+    gate.note_list("measurement", {r.worker_id for r in rows if r.worker_id})
+    # The list scope is the employer's own records; their biological values stay medical.
+    return [_out(vault, {}, row, redact=True) for row in rows], total
+
+
+class _Context(msgspec.Struct):
+    """What the store knows about the ids a batch refers to, loaded once per batch."""
+
+    employer_id: uuid.UUID
+    cas_ids: dict[str, uuid.UUID]
+    known_substance_ids: set[uuid.UUID]
+    employments: dict[uuid.UUID, list[tuple[dt.date, dt.date | None]]]
+    related: dict[uuid.UUID, frozenset[uuid.UUID]]
+    segs: set[uuid.UUID]
+    sites: set[uuid.UUID]
+
+    @classmethod
+    def load(cls, tx: Tx, employer_id: uuid.UUID, items: Sequence[MeasurementIn]) -> _Context:
+        cas_ids = substance_table.substance_ids_by_cas(tx)
+        workers = sorted({i.worker_id for i in items if i.worker_id}, key=str)
+        employments: dict[uuid.UUID, list[tuple[dt.date, dt.date | None]]] = {}
+        for worker_id, start, end in tx.all_in(
+            "SELECT worker_id, start_date, end_date FROM employments "
+            "WHERE worker_id IN (SELECT id FROM _ids) AND (employer_id = ? OR agency_employer_id = ?)",
+            workers,
+            [employer_id, employer_id],
+        ):
+            employments.setdefault(worker_id, []).append((start, end))
+        return cls(
+            employer_id=employer_id,
+            cas_ids=cas_ids,
+            known_substance_ids={row[0] for row in tx.all("SELECT id FROM substances")},
+            employments=employments,
+            related=people_table.related_employers(tx, workers),
+            segs={s.id for s in table.segs_of(tx, employer_id)},
+            sites={s.id for s in org_table.sites_of(tx, employer_id)},
+        )
+
+    def substance_id(self, item: MeasurementIn) -> uuid.UUID:
+        if item.substance_id is not None:
+            return item.substance_id
+        return self.cas_ids[normalise_cas(item.substance_cas or "")]
+
+    def problems(self, item: MeasurementIn) -> Iterator[FieldError]:
+        if item.substance_id is not None and item.substance_id not in self.known_substance_ids:
+            yield FieldError(field="substance_id", reason="no substance with this id in the catalogue")
+        if item.substance_cas is not None and normalise_cas(item.substance_cas) not in self.cas_ids:
+            yield FieldError(
+                field="substance_cas",
+                reason="substance not in the catalogue; add it first with POST /api/v1/substances",
+            )
+        if item.worker_id is not None:
+            day = item.sampling_start.astimezone(dt.UTC).date()
+            periods = self.employments.get(item.worker_id, [])
+            if not periods:
+                yield FieldError(field="worker_id", reason="this worker has no employment with your organisation")
+            elif not any(start <= day and (end is None or day <= end) for start, end in periods):
+                yield FieldError(
+                    field="worker_id",
+                    reason=f"this worker was not employed by your organisation on {day.isoformat()}",
+                )
+        if item.seg_id is not None and item.seg_id not in self.segs:
+            yield FieldError(field="seg_id", reason="no SEG with this id belongs to your organisation")
+        if item.site_id is not None and item.site_id not in self.sites:
+            yield FieldError(field="site_id", reason="no site with this id belongs to your organisation")
+
+
+def _row(
+    vault: Vault,
+    keys: dict[uuid.UUID, WrappedKey],
+    employer_id: uuid.UUID,
+    substance_id: uuid.UUID,
+    item: MeasurementIn,
+    now: dt.datetime,
+) -> MeasurementRow:
+    measurement_id = uuid.uuid4()
+    start = item.sampling_start.astimezone(dt.UTC)
+    end = item.sampling_end.astimezone(dt.UTC)
+    minutes = item.sampled_minutes or (end - start).total_seconds() / 60
+    value, below_lod, lod, result_ct = item.value, item.below_lod, item.lod, None
+    if item.sample_type == "biological" and item.worker_id is not None:
+        cipher = vault.worker_cipher(item.worker_id, keys.get(item.worker_id))
+        result = _Result(value=item.value, below_lod=item.below_lod, lod=item.lod)
+        result_ct = cipher.encrypt(_result_context(measurement_id), msgspec.json.encode(result))
+        value, below_lod, lod = None, None, None
+    return MeasurementRow(
+        id=measurement_id,
+        employer_id=employer_id,
+        sample_type=item.sample_type,
+        substance_id=substance_id,
+        substance_cas=normalise_cas(item.substance_cas) if item.substance_cas else None,
+        worker_id=item.worker_id,
+        seg_id=item.seg_id,
+        site_id=item.site_id,
+        value=value,
+        below_lod=below_lod,
+        lod=lod,
+        result_ct=result_ct,
+        unit=canonical_unit(item.unit),
+        matrix=item.matrix,
+        analyte=item.analyte,
+        sampling_start=start,
+        sampling_end=end,
+        sampled_minutes=minutes,
+        air_volume_l=item.air_volume_l,
+        method=item.method,
+        lab=item.lab,
+        lab_report_id=item.lab_report_id,
+        chain_of_custody=item.chain_of_custody,
+        task=item.task,
+        location=item.location,
+        rpe=item.rpe,
+        protection_factor=item.protection_factor,
+        recorded_at=now,
+    )
+
+
+def _keys_for(tx: Tx, rows: Sequence[MeasurementRow], redact: bool) -> dict[uuid.UUID, WrappedKey]:
+    if redact:
+        return {}
+    workers = sorted({r.worker_id for r in rows if r.result_ct is not None and r.worker_id}, key=str)
+    return people_table.KeyTable(tx).wrapped_keys_for(workers)
+
+
+def _result_context(measurement_id: uuid.UUID) -> str:
+    return f"measurements.result:{measurement_id}"
+
+
+def _out(vault: Vault, keys: dict[uuid.UUID, WrappedKey], row: MeasurementRow, *, redact: bool) -> MeasurementOut:
+    value, below_lod, lod, withheld = row.value, row.below_lod, row.lod, None
+    if row.result_ct is not None:
+        if redact or row.worker_id is None:
+            withheld = MEDICAL_WITHHELD
+        else:
+            cipher = vault.worker_cipher(row.worker_id, keys.get(row.worker_id))
+            result = msgspec.json.decode(cipher.decrypt(_result_context(row.id), row.result_ct), type=_Result)
+            value, below_lod, lod = result.value, result.below_lod, result.lod
+    fields = {f: getattr(row, f) for f in MeasurementOut.__struct_fields__ if hasattr(row, f)}
+    fields.update(value=value, below_lod=below_lod, lod=lod, result_withheld=withheld)
+    return MeasurementOut(**fields)

@@ -1,0 +1,62 @@
+"""Employers and their API keys (operator tasks), and an employer's sites."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from crypto import issue_api_key
+from registry.access import Action, Gate, Record
+from registry.store import Tx
+from registry.store import organisations as table
+from schemas.errors import Conflict, FieldError, InvalidInput, NotFound
+from schemas.identifiers import normalise_kvk, normalise_sbi
+from schemas.organisation import EmployerIn, EmployerOut, SiteIn, SiteOut
+
+__all__ = ["NewApiKey", "create_api_key", "create_employer", "create_site", "require_own_site"]
+
+
+class NewApiKey(msgspec.Struct, frozen=True):
+    employer_id: uuid.UUID
+    key_id: str
+    api_key: str
+
+
+def create_employer(tx: Tx, employer: EmployerIn) -> EmployerOut:
+    kvk = normalise_kvk(employer.kvk)
+    if table.employer_by_kvk(tx, kvk) is not None:
+        raise Conflict(f"an employer with KvK number {kvk} is already registered")
+    sbi = normalise_sbi(employer.sbi_code) if employer.sbi_code else None
+    return table.insert_employer(tx, kvk, employer.name.strip(), sbi)
+
+
+def create_api_key(tx: Tx, employer_id: uuid.UUID, label: str | None = None) -> NewApiKey:
+    if table.employer_by_id(tx, employer_id) is None:
+        raise NotFound(f"employer {employer_id} not found")
+    issued = issue_api_key()
+    table.insert_api_key(tx, issued.key_id, employer_id, issued.secret_hash, label)
+    return NewApiKey(employer_id=employer_id, key_id=issued.key_id, api_key=issued.token)
+
+
+def create_site(tx: Tx, gate: Gate, site: SiteIn) -> SiteOut:
+    employer_id = gate.employer_id()
+    gate.check(Action.CREATE, Record(type="site", owner_employer_id=employer_id))
+    if site.parent_id is not None:
+        require_own_site(tx, employer_id, site.parent_id, "parent_id")
+    out = SiteOut(
+        id=uuid.uuid4(),
+        employer_id=employer_id,
+        name=site.name.strip(),
+        kind=site.kind,
+        parent_id=site.parent_id,
+        city=site.city,
+    )
+    table.insert_site(tx, out)
+    return out
+
+
+def require_own_site(tx: Tx, employer_id: uuid.UUID, site_id: uuid.UUID, field: str) -> None:
+    site = table.site_by_id(tx, site_id)
+    if site is None or site.employer_id != employer_id:
+        raise InvalidInput([FieldError(field=field, reason="no site with this id belongs to your organisation")])

@@ -1,0 +1,34 @@
+"""Where the registry keeps its data and keys; one struct, filled from CLI flags or environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["Settings"]
+
+DEFAULT_DATA_DIR = "./data"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path
+    key_file: Path
+    # Empty: the embedded encrypted DuckDB file in data_dir. Otherwise a libpq connection
+    # string ("host=... dbname=...") of the PostgreSQL database that holds the registry.
+    postgres_dsn: str = ""
+
+    @property
+    def database_file(self) -> Path:
+        return self.data_dir / "registry.duckdb"
+
+    @classmethod
+    def resolve(
+        cls, data_dir: str | None = None, key_file: str | None = None, postgres_dsn: str | None = None
+    ) -> Settings:
+        """Flags win over environment (REGISTRY_DATA_DIR, REGISTRY_KEY_FILE, REGISTRY_POSTGRES_DSN)."""
+        directory = Path(data_dir or os.environ.get("REGISTRY_DATA_DIR") or DEFAULT_DATA_DIR)
+        keys = Path(key_file or os.environ.get("REGISTRY_KEY_FILE") or directory / "registry.key")
+        dsn = postgres_dsn if postgres_dsn is not None else os.environ.get("REGISTRY_POSTGRES_DSN", "")
+        return cls(data_dir=directory, key_file=keys, postgres_dsn=dsn)

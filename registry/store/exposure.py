@@ -1,0 +1,224 @@
+"""SEGs, measurements and exposure registrations as stored.
+
+MeasurementRow is the table's shape: an air result in value/below_lod/lod, a biological
+result only as result_ct (ciphertext under the worker's key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from registry.store.database import Tx
+from schemas.exposure import RegistrationOut, SegMemberOut, SegOut
+
+__all__ = [
+    "MeasurementFilter",
+    "MeasurementRow",
+    "insert_measurements",
+    "insert_registration",
+    "insert_seg",
+    "insert_seg_member",
+    "measurement_rows",
+    "registration_rows",
+    "seg_by_id",
+    "seg_members",
+    "segs_of",
+]
+
+
+class MeasurementRow(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    employer_id: uuid.UUID
+    sample_type: str
+    substance_id: uuid.UUID
+    substance_cas: str | None = None  # joined from substances on read; not a column
+    worker_id: uuid.UUID | None
+    seg_id: uuid.UUID | None
+    site_id: uuid.UUID | None
+    value: float | None
+    below_lod: bool | None
+    lod: float | None
+    result_ct: bytes | None
+    unit: str
+    matrix: str | None
+    analyte: str | None
+    sampling_start: dt.datetime
+    sampling_end: dt.datetime
+    sampled_minutes: float
+    air_volume_l: float | None
+    method: str | None
+    lab: str | None
+    lab_report_id: str | None
+    chain_of_custody: str | None
+    task: str | None
+    location: str | None
+    rpe: str | None
+    protection_factor: float | None
+    recorded_at: dt.datetime
+
+
+_MEASUREMENT_COLUMNS = [f for f in MeasurementRow.__struct_fields__ if f != "substance_cas"]
+_MEASUREMENT_SELECT = (
+    "SELECT " + ", ".join(f"m.{c}" for c in _MEASUREMENT_COLUMNS) + ", s.cas AS substance_cas "
+    "FROM measurements m JOIN substances s ON s.id = m.substance_id"
+)
+
+
+def insert_measurements(tx: Tx, rows: Sequence[MeasurementRow]) -> None:
+    columns: dict[str, list[Any]] = {c: [] for c in _MEASUREMENT_COLUMNS}
+    for row in rows:
+        for c in _MEASUREMENT_COLUMNS:
+            value = getattr(row, c)
+            columns[c].append(str(value) if isinstance(value, uuid.UUID) else value)
+    tx.insert_columns("measurements", columns)
+
+
+class MeasurementFilter(msgspec.Struct, kw_only=True, frozen=True):
+    worker_id: uuid.UUID | None = None
+    seg_id: uuid.UUID | None = None
+    substance_cas: str | None = None
+    sample_type: str | None = None
+    sampled_from: dt.date | None = None
+    sampled_before: dt.date | None = None
+
+
+def measurement_rows(
+    tx: Tx,
+    scope: tuple[str, list[object]],
+    where: MeasurementFilter | None = None,
+    *,
+    ids: Sequence[uuid.UUID] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[MeasurementRow], int]:
+    """A page of measurements within the policy's scope, and the total the scope allows."""
+    clauses, params = [scope[0].replace("employer_id", "m.employer_id")], list(scope[1])
+    f = where or MeasurementFilter()
+    for clause, value in (
+        ("m.worker_id = ?", f.worker_id),
+        ("m.seg_id = ?", f.seg_id),
+        ("s.cas = ?", f.substance_cas),
+        ("m.sample_type = ?", f.sample_type),
+        ("m.sampling_start >= ?", f.sampled_from),
+        ("m.sampling_start < ?", f.sampled_before),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if ids is not None:
+        clauses.append("m.id IN (SELECT unnest(?::UUID[]))")
+        params.append([str(i) for i in ids])
+    condition = " AND ".join(clauses)
+    total = tx.scalar(
+        f"SELECT count(*) FROM measurements m JOIN substances s ON s.id = m.substance_id WHERE {condition}", params
+    )
+    rows = tx.structs(
+        MeasurementRow,
+        f"{_MEASUREMENT_SELECT} WHERE {condition} ORDER BY m.sampling_start, m.id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return rows, int(total)
+
+
+def measurement_by_id(tx: Tx, measurement_id: uuid.UUID) -> MeasurementRow | None:
+    return tx.struct(MeasurementRow, f"{_MEASUREMENT_SELECT} WHERE m.id = ?", [measurement_id])
+
+
+_SEG = "SELECT id, employer_id, name, site_id, description FROM segs"
+
+
+def insert_seg(tx: Tx, seg: SegOut, now: dt.datetime) -> None:
+    tx.execute(
+        "INSERT INTO segs VALUES (?, ?, ?, ?, ?, ?)",
+        [seg.id, seg.employer_id, seg.name, seg.site_id, seg.description, now],
+    )
+
+
+def seg_by_id(tx: Tx, seg_id: uuid.UUID) -> SegOut | None:
+    return tx.struct(SegOut, f"{_SEG} WHERE id = ?", [seg_id])
+
+
+def segs_of(tx: Tx, employer_id: uuid.UUID) -> list[SegOut]:
+    return tx.structs(SegOut, f"{_SEG} WHERE employer_id = ? ORDER BY name", [employer_id])
+
+
+def insert_seg_member(tx: Tx, member: SegMemberOut, now: dt.datetime) -> None:
+    tx.execute(
+        "INSERT INTO seg_members VALUES (?, ?, ?, ?, ?, ?)",
+        [member.id, member.seg_id, member.worker_id, member.start_date, member.end_date, now],
+    )
+
+
+def seg_members(tx: Tx, seg_id: uuid.UUID) -> list[SegMemberOut]:
+    return tx.structs(
+        SegMemberOut,
+        "SELECT id, seg_id, worker_id, start_date, end_date FROM seg_members WHERE seg_id = ? ORDER BY start_date",
+        [seg_id],
+    )
+
+
+_REGISTRATION = (
+    "SELECT r.id, r.employer_id, r.worker_id, r.substance_id, s.cas AS substance_cas, r.site_id, r.task, "
+    "r.period_start, r.period_end, r.level_value, r.level_unit, r.level_band, r.basis, r.measurement_ids, "
+    "r.frequency, r.hours_per_day, r.days_per_year, r.controls, r.ppe, r.recorded_at "
+    "FROM registrations r JOIN substances s ON s.id = r.substance_id"
+)
+
+
+def insert_registration(tx: Tx, r: RegistrationOut) -> None:
+    tx.execute(
+        "INSERT INTO registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            r.id,
+            r.employer_id,
+            r.worker_id,
+            r.substance_id,
+            r.site_id,
+            r.task,
+            r.period_start,
+            r.period_end,
+            r.level_value,
+            r.level_unit,
+            r.level_band,
+            r.basis,
+            msgspec.json.encode(r.measurement_ids).decode(),
+            r.frequency,
+            r.hours_per_day,
+            r.days_per_year,
+            r.controls,
+            r.ppe,
+            r.recorded_at,
+        ],
+    )
+
+
+def registration_rows(
+    tx: Tx,
+    scope: tuple[str, list[object]],
+    *,
+    registration_id: uuid.UUID | None = None,
+    worker_id: uuid.UUID | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[RegistrationOut], int]:
+    clauses, params = [scope[0].replace("employer_id", "r.employer_id")], list(scope[1])
+    if registration_id is not None:
+        clauses.append("r.id = ?")
+        params.append(registration_id)
+    if worker_id is not None:
+        clauses.append("r.worker_id = ?")
+        params.append(worker_id)
+    condition = " AND ".join(clauses)
+    total = tx.scalar(f"SELECT count(*) FROM registrations r WHERE {condition}", params)
+    rows = tx.all(f"{_REGISTRATION} WHERE {condition} ORDER BY r.period_start, r.id LIMIT ? OFFSET ?", [*params, limit, offset])
+    out = []
+    for row in rows:
+        values = list(row)
+        values[13] = msgspec.json.decode(values[13], type=list[uuid.UUID])
+        out.append(RegistrationOut(**dict(zip(RegistrationOut.__struct_fields__, values, strict=True))))
+    return out, int(total)

@@ -1,0 +1,106 @@
+"""Employers, API keys and sites."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+
+from registry.store.database import Tx
+from schemas.organisation import EmployerOut, SiteOut
+
+__all__ = [
+    "ApiKeyRow",
+    "api_key",
+    "api_keys_of",
+    "employer_by_id",
+    "employer_by_kvk",
+    "insert_api_key",
+    "insert_employer",
+    "insert_site",
+    "list_employers",
+    "revoke_api_key",
+    "site_by_id",
+    "sites_of",
+]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+_EMPLOYER = "SELECT id, kvk, name, sbi_code FROM employers"
+
+
+def insert_employer(tx: Tx, kvk: str, name: str, sbi_code: str | None) -> EmployerOut:
+    employer = EmployerOut(id=uuid.uuid4(), kvk=kvk, name=name, sbi_code=sbi_code)
+    tx.execute(
+        "INSERT INTO employers VALUES (?, ?, ?, ?, ?)",
+        [employer.id, kvk, name, sbi_code, utcnow()],
+    )
+    return employer
+
+
+def employer_by_kvk(tx: Tx, kvk: str) -> EmployerOut | None:
+    return tx.struct(EmployerOut, f"{_EMPLOYER} WHERE kvk = ?", [kvk])
+
+
+def employer_by_id(tx: Tx, employer_id: uuid.UUID) -> EmployerOut | None:
+    return tx.struct(EmployerOut, f"{_EMPLOYER} WHERE id = ?", [employer_id])
+
+
+def list_employers(tx: Tx) -> list[EmployerOut]:
+    return tx.structs(EmployerOut, f"{_EMPLOYER} ORDER BY kvk")
+
+
+class ApiKeyRow(msgspec.Struct, frozen=True):
+    key_id: str
+    employer_id: uuid.UUID
+    secret_hash: str
+    label: str | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+_API_KEY = "SELECT key_id, employer_id, secret_hash, label, created_at, revoked_at FROM api_keys"
+
+
+def insert_api_key(tx: Tx, key_id: str, employer_id: uuid.UUID, secret_hash: str, label: str | None) -> None:
+    tx.execute(
+        "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
+        [key_id, employer_id, secret_hash, label, utcnow()],
+    )
+
+
+def api_key(tx: Tx, key_id: str) -> ApiKeyRow | None:
+    return tx.struct(ApiKeyRow, f"{_API_KEY} WHERE key_id = ?", [key_id])
+
+
+def api_keys_of(tx: Tx, employer_id: uuid.UUID) -> list[ApiKeyRow]:
+    return tx.structs(ApiKeyRow, f"{_API_KEY} WHERE employer_id = ? ORDER BY created_at", [employer_id])
+
+
+def revoke_api_key(tx: Tx, key_id: str) -> bool:
+    found = tx.scalar("SELECT count(*) FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [key_id])
+    if found:
+        tx.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", [utcnow(), key_id])
+    return bool(found)
+
+
+_SITE = "SELECT id, employer_id, name, kind, parent_id, city FROM sites"
+
+
+def insert_site(tx: Tx, site: SiteOut) -> None:
+    tx.execute(
+        "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [site.id, site.employer_id, site.name, site.kind, site.parent_id, site.city, utcnow()],
+    )
+
+
+def site_by_id(tx: Tx, site_id: uuid.UUID) -> SiteOut | None:
+    return tx.struct(SiteOut, f"{_SITE} WHERE id = ?", [site_id])
+
+
+def sites_of(tx: Tx, employer_id: uuid.UUID) -> list[SiteOut]:
+    return tx.structs(SiteOut, f"{_SITE} WHERE employer_id = ? ORDER BY name", [employer_id])

@@ -1,0 +1,62 @@
+"""The substance catalogue (reference data plus substances employers add)."""
+
+from __future__ import annotations
+
+import uuid
+
+from registry.store.database import Tx
+from registry.store.organisations import utcnow
+from schemas.substances import SubstanceIn, SubstanceOut
+
+__all__ = ["insert_substance", "list_substances", "substance_by_cas", "substance_ids_by_cas"]
+
+_SUBSTANCE = (
+    "SELECT id, name, cas, ec, carcinogen_category, mutagen_category, reprotoxic_category, "
+    "respiratory_sensitiser, skin_sensitiser, molar_mass_g_per_mol FROM substances"
+)
+
+
+def insert_substance(tx: Tx, substance: SubstanceIn, source: str) -> SubstanceOut:
+    s = substance
+    out = SubstanceOut(
+        id=uuid.uuid4(),
+        name=s.name,
+        cas=s.cas,
+        ec=s.ec,
+        carcinogen_category=s.carcinogen_category,
+        mutagen_category=s.mutagen_category,
+        reprotoxic_category=s.reprotoxic_category,
+        respiratory_sensitiser=s.respiratory_sensitiser,
+        skin_sensitiser=s.skin_sensitiser,
+        molar_mass_g_per_mol=s.molar_mass_g_per_mol,
+    )
+    tx.execute(
+        "INSERT INTO substances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            out.id,
+            out.name,
+            out.cas,
+            out.ec,
+            out.carcinogen_category,
+            out.mutagen_category,
+            out.reprotoxic_category,
+            out.respiratory_sensitiser,
+            out.skin_sensitiser,
+            out.molar_mass_g_per_mol,
+            source,
+            utcnow(),
+        ],
+    )
+    return out
+
+
+def substance_by_cas(tx: Tx, cas: str) -> SubstanceOut | None:
+    return tx.struct(SubstanceOut, f"{_SUBSTANCE} WHERE cas = ?", [cas])
+
+
+def substance_ids_by_cas(tx: Tx) -> dict[str, uuid.UUID]:
+    return {row[0]: row[1] for row in tx.all("SELECT cas, id FROM substances WHERE cas IS NOT NULL")}
+
+
+def list_substances(tx: Tx) -> list[SubstanceOut]:
+    return tx.structs(SubstanceOut, f"{_SUBSTANCE} ORDER BY name")
