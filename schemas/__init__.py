@@ -4,6 +4,6 @@ This package imports nothing else of the project, so every layer can depend on i
 """
 
 from schemas.errors import FieldError, InvalidInput, RegistryError
-from schemas.validation import check, decode_json, parse
+from schemas.validation import check, parse
 
-__all__ = ["FieldError", "InvalidInput", "RegistryError", "check", "decode_json", "parse"]
+__all__ = ["FieldError", "InvalidInput", "RegistryError", "check", "parse"]

@@ -96,6 +96,16 @@ def _check_unit(field: str, unit: str, allowed: set[Dimension], what: str) -> It
         yield FieldError(field=field, reason=f"{canonical_unit(unit)} is not a unit for {what}")
 
 
+def _substance_problems(cas: str | None, substance_id: uuid.UUID | None) -> Iterator[FieldError]:
+    """A substance is named by CAS number or, for agents without one (hardwood dust,
+    diesel exhaust), by the catalogue's substance_id."""
+    if cas is None and substance_id is None:
+        yield FieldError(field="substance_cas", reason="name the substance by substance_cas or substance_id")
+    elif cas is not None and substance_id is not None:
+        yield FieldError(field="substance_id", reason="give substance_cas or substance_id, not both")
+    yield from check_identifier("substance_cas", cas, normalise_cas)
+
+
 class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One sample's result, as a lab reports it.
 
@@ -105,7 +115,8 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """
 
     sample_type: SampleType
-    substance_cas: Annotated[str, msgspec.Meta(examples=["71-43-2"])]
+    substance_cas: Annotated[str, msgspec.Meta(examples=["71-43-2"])] | None = None
+    substance_id: uuid.UUID | None = None
     worker_id: uuid.UUID | None = None
     seg_id: uuid.UUID | None = None
     site_id: uuid.UUID | None = None
@@ -129,7 +140,7 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     protection_factor: Annotated[float, msgspec.Meta(ge=1)] | None = None
 
     def problems(self) -> Iterator[FieldError]:
-        yield from check_identifier("substance_cas", self.substance_cas, normalise_cas)
+        yield from _substance_problems(self.substance_cas, self.substance_id)
         yield from self._result_problems()
         yield from self._sample_type_problems()
         yield from check_not_future("sampling_start", self.sampling_start)
@@ -214,7 +225,8 @@ class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     exposed to what, doing which task, when, how much, on what basis, and with which controls."""
 
     worker_id: uuid.UUID
-    substance_cas: str
+    substance_cas: str | None = None
+    substance_id: uuid.UUID | None = None
     site_id: uuid.UUID | None = None
     task: ShortText
     period_start: dt.date
@@ -231,7 +243,7 @@ class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ppe: LongText | None = None
 
     def problems(self) -> Iterator[FieldError]:
-        yield from check_identifier("substance_cas", self.substance_cas, normalise_cas)
+        yield from _substance_problems(self.substance_cas, self.substance_id)
         yield from check_not_future("period_start", self.period_start)
         yield from check_not_future("period_end", self.period_end)
         yield from check_order("period_start", self.period_start, "period_end", self.period_end)

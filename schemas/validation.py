@@ -19,7 +19,7 @@ import msgspec
 
 from schemas.errors import FieldError, InvalidInput
 
-__all__ = ["Checked", "check", "decode_json", "parse", "semantic_problems"]
+__all__ = ["Checked", "check", "parse", "parse_items", "semantic_problems"]
 
 T = TypeVar("T")
 
@@ -58,17 +58,6 @@ def check(value: T) -> T:
     return value
 
 
-def decode_json(type_: type[T], body: bytes) -> T:
-    """Decode a request body: JSON syntax errors and schema errors alike become InvalidInput."""
-    try:
-        return check(msgspec.json.decode(body, type=type_))
-    except msgspec.ValidationError:
-        pass
-    except msgspec.DecodeError as exc:
-        raise InvalidInput([FieldError(field="", reason=f"body is not valid JSON: {exc}")]) from None
-    return parse(type_, msgspec.json.decode(body))
-
-
 def parse(type_: type[T], raw: object) -> T:
     """Convert builtins (as decoded from JSON) to `type_`, or raise InvalidInput naming
     every structural and semantic problem."""
@@ -77,6 +66,21 @@ def parse(type_: type[T], raw: object) -> T:
     except msgspec.ValidationError:
         raise InvalidInput(list(_structural_errors(type_, raw, ""))) from None
     return check(value)
+
+
+def parse_items(type_: type[T], raw: object, path: str = "items") -> tuple[list[tuple[int, T]], list[FieldError]]:
+    """Parse a list item by item: (index, value) of the good items and the errors of the bad
+    ones, so a caller can check the good items further and report everything at once."""
+    if not isinstance(raw, list):
+        return [], [FieldError(field=path, reason="expected a JSON array")]
+    good: list[tuple[int, T]] = []
+    errors: list[FieldError] = []
+    for index, item in enumerate(raw):
+        try:
+            good.append((index, parse(type_, item)))
+        except InvalidInput as exc:
+            errors.extend(e.under(f"{path}[{index}]") for e in exc.errors)
+    return good, errors
 
 
 def _structural_errors(type_: Any, raw: object, path: str) -> Iterator[FieldError]:

@@ -47,11 +47,13 @@ class Gate:
         raise NotFound(f"{record.type} {record.id} not found")
 
     def note_list(self, record_type: str, subjects: set[uuid.UUID] | None = None) -> None:
-        """A list read: one entry per worker whose data the page reveals (NEN 7513)."""
-        decision = Decision(True, "list limited to records of this employer")
-        if not subjects:
-            self._note(Action.LIST, Record(type=record_type), decision)
-        for subject in sorted(subjects or (), key=str):
+        """A list read, already limited by `scope_sql`: the role and purpose are checked here,
+        then one entry is noted per worker whose data the page reveals (NEN 7513)."""
+        own_scope = Record(type=record_type, owner_employer_id=self.actor.employer_id)
+        decision = decide(self.actor, Action.LIST, own_scope, self.purpose)
+        if not decision.allowed:
+            self.check(Action.LIST, own_scope)  # notes the refusal and raises
+        for subject in sorted(subjects or (), key=str) or [None]:
             self._note(Action.LIST, Record(type=record_type, subject_worker_id=subject), decision)
 
     def flush(self, tx: Tx) -> None:

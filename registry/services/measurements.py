@@ -42,12 +42,30 @@ class _Result(msgspec.Struct, frozen=True):
     lod: float | None
 
 
-def record_measurements(tx: Tx, vault: Vault, gate: Gate, items: Sequence[MeasurementIn]) -> list[MeasurementOut]:
+def record_measurements(
+    tx: Tx,
+    vault: Vault,
+    gate: Gate,
+    items: Sequence[MeasurementIn],
+    *,
+    positions: Sequence[int] | None = None,
+    earlier_errors: Sequence[FieldError] = (),
+    single: bool = False,
+) -> list[MeasurementOut]:
+    """Store `items` (all or nothing). `positions` are their indexes in the request and
+    `earlier_errors` the schema errors of the request's other items, so one answer lists
+    every bad item, whatever rule it broke. A `single` measurement's errors name its fields
+    without an items[i] prefix."""
     employer_id = gate.employer_id()
     context = _Context.load(tx, employer_id, items)
-    errors = [e.under(f"items[{i}]") for i, item in enumerate(items) for e in context.problems(item)]
+    where = positions or range(len(items))
+    errors = list(earlier_errors) + [
+        e if single else e.under(f"items[{i}]")
+        for i, item in zip(where, items, strict=True)
+        for e in context.problems(item)
+    ]
     if errors:
-        raise InvalidInput(errors)
+        raise InvalidInput(sorted(errors, key=_item_order))
     for worker_id in sorted({i.worker_id for i in items if i.worker_id}, key=str):
         gate.check(
             Action.CREATE,
@@ -93,6 +111,11 @@ def list_measurements(
     gate.note_list("measurement", {r.worker_id for r in rows if r.worker_id})
     # The list scope is the employer's own records; their biological values stay medical.
     return [_out(vault, {}, row, redact=True) for row in rows], total
+
+
+def _item_order(error: FieldError) -> tuple[int, str]:
+    index = error.field.removeprefix("items[").split("]", 1)[0]
+    return (int(index) if index.isdigit() else -1, error.field)
 
 
 class _Context(msgspec.Struct):

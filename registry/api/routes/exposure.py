@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 from litestar.params import Parameter
 
 from registry.access import Actor, Gate, Purpose, audited
@@ -18,8 +20,9 @@ from registry.services import measurements as measurement_service
 from registry.services import registrations as registration_service
 from registry.services.measurements import MeasurementFilter
 from registry.store import Tx
+from schemas.errors import FieldError, InvalidInput
 from schemas.exposure import (
-    MeasurementBatch,
+    MAX_BATCH_ITEMS,
     MeasurementIn,
     MeasurementOut,
     RegistrationIn,
@@ -31,10 +34,30 @@ from schemas.exposure import (
     SegOut,
 )
 from schemas.identifiers import normalise_cas
-from schemas.validation import check
+from schemas.validation import check, parse_items
 
 # A batch of 10,000 measurements with every optional field filled is about 8 MB of JSON.
 BATCH_MAX_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class BatchOperation(Operation):
+    """The batch body is decoded by the handler; this documents it as MeasurementBatch."""
+
+    def __post_init__(self) -> None:
+        schema = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["items"],
+            properties={
+                "items": Schema(
+                    type=OpenAPIType.ARRAY,
+                    min_items=1,
+                    max_items=MAX_BATCH_ITEMS,
+                    items=Reference(ref="#/components/schemas/MeasurementIn"),
+                )
+            },
+        )
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=schema)}, required=True)
 
 
 class ExposureController(Controller):
@@ -99,7 +122,7 @@ class ExposureController(Controller):
         check(data)
 
         def create(tx: Tx, gate: Gate) -> Created[MeasurementOut]:
-            (out,) = measurement_service.record_measurements(tx, runtime.vault, gate, [data])
+            (out,) = measurement_service.record_measurements(tx, runtime.vault, gate, [data], single=True)
             return out, [out.id], 201
 
         def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> MeasurementOut:
@@ -112,21 +135,37 @@ class ExposureController(Controller):
         summary="Record up to 10,000 measurements, all or nothing",
         description="Every bad item is reported by index (items[i].field); if any item is bad, nothing is stored.",
         request_max_body_size=BATCH_MAX_BYTES,
+        operation_class=BatchOperation,
         sync_to_thread=True,
     )
     def record_batch(
-        self, request: Request[Any, Any, Any], data: MeasurementBatch, runtime: Runtime, actor: Actor, purpose: Purpose
+        self, request: Request[Any, Any, Any], data: Any, runtime: Runtime, actor: Actor, purpose: Purpose
     ) -> Response[Page[MeasurementOut]]:
-        check(data)
+        # Decoded here rather than by Litestar, item by item, so that schema errors of some
+        # items and store errors (unknown worker, ...) of the others come in one answer.
+        raw_items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(raw_items, list) or not 1 <= len(raw_items) <= MAX_BATCH_ITEMS:
+            raise InvalidInput([FieldError(field="items", reason=f"an array of 1 to {MAX_BATCH_ITEMS} measurements")])
+        unknown = [FieldError(field=k, reason="unknown field") for k in data if k != "items"]
+        parsed, errors = parse_items(MeasurementIn, raw_items)
 
         def create(tx: Tx, gate: Gate) -> Created[Page[MeasurementOut]]:
-            items = measurement_service.record_measurements(tx, runtime.vault, gate, data.items)
+            items = measurement_service.record_measurements(
+                tx,
+                runtime.vault,
+                gate,
+                [item for _, item in parsed],
+                positions=[index for index, _ in parsed],
+                earlier_errors=unknown + errors,
+            )
             return Page(items=items, total=len(items), limit=len(items), offset=0), [m.id for m in items], 201
 
         def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> Page[MeasurementOut]:
             items, total = measurement_service.list_measurements(
                 tx, runtime.vault, gate, MeasurementFilter(), limit=len(ids), offset=0, ids=ids
             )
+            position = {measurement_id: i for i, measurement_id in enumerate(ids)}
+            items.sort(key=lambda m: position[m.id])  # the order of the first answer
             return Page(items=items, total=total, limit=len(ids), offset=0)
 
         return create_once(request, runtime, actor, purpose, resource_type="measurement", create=create, replay=replay)
