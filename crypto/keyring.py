@@ -14,6 +14,7 @@ only re-wraps the small per-worker keys; nothing else has to be rewritten.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import contextlib
 import os
 import secrets
@@ -77,7 +78,7 @@ class Keyring:
 
     def with_new_kek(self) -> Keyring:
         """A keyring whose active KEK is fresh; old KEKs stay until every key is re-wrapped."""
-        new_id = f"kek-{len(self._keks) + 1}-{secrets.token_hex(4)}"
+        new_id = f"kek-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
         return Keyring({**self._keks, new_id: secrets.token_bytes(KEY_BYTES)}, new_id, self._database_key, self._index_key)
 
     def without_keks_except_active(self) -> Keyring:
@@ -87,7 +88,7 @@ class Keyring:
 
 
 def create_keyring() -> Keyring:
-    kek_id = f"kek-1-{secrets.token_hex(4)}"
+    kek_id = f"kek-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
     return Keyring(
         {kek_id: secrets.token_bytes(KEY_BYTES)},
         kek_id,
