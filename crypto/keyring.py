@@ -14,8 +14,8 @@ only re-wraps the small per-worker keys; nothing else has to be rewritten.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import contextlib
+import datetime as dt
 import os
 import secrets
 import stat
@@ -79,7 +79,12 @@ class Keyring:
     def with_new_kek(self) -> Keyring:
         """A keyring whose active KEK is fresh; old KEKs stay until every key is re-wrapped."""
         new_id = f"kek-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-        return Keyring({**self._keks, new_id: secrets.token_bytes(KEY_BYTES)}, new_id, self._database_key, self._index_key)
+        return Keyring(
+            {**self._keks, new_id: secrets.token_bytes(KEY_BYTES)},
+            new_id,
+            self._database_key,
+            self._index_key,
+        )
 
     def without_keks_except_active(self) -> Keyring:
         """Drop retired KEKs once nothing is wrapped with them: old backups become unreadable."""

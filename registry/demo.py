@@ -23,10 +23,45 @@ from schemas.people import EmploymentIn, WorkerIn
 
 __all__ = ["load_demo", "valid_bsn"]
 
-_FIRST = ["Anna", "Bram", "Chantal", "Daan", "Emma", "Fatima", "Gert", "Hanna", "Ilse", "Jeroen", "Kees", "Lotte",
-          "Mohamed", "Noor", "Okke", "Priya", "Ruud", "Sanne", "Tim", "Yusuf"]
-_LAST = ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "Bos", "Vos", "Peters",
-         "Hendriks", "van Dijk", "Yilmaz", "El Amrani"]
+_FIRST = [
+    "Anna",
+    "Bram",
+    "Chantal",
+    "Daan",
+    "Emma",
+    "Fatima",
+    "Gert",
+    "Hanna",
+    "Ilse",
+    "Jeroen",
+    "Kees",
+    "Lotte",
+    "Mohamed",
+    "Noor",
+    "Okke",
+    "Priya",
+    "Ruud",
+    "Sanne",
+    "Tim",
+    "Yusuf",
+]
+_LAST = [
+    "de Vries",
+    "Jansen",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Dijk",
+    "Yilmaz",
+    "El Amrani",
+]
 
 
 class _Plan(msgspec.Struct, frozen=True):
@@ -38,20 +73,50 @@ class _Plan(msgspec.Struct, frozen=True):
 
 
 _PLANS = [
-    _Plan(kvk="90000011", name="Houtbewerking De Eik B.V.", sbi="1623", city="Apeldoorn", segs=[
-        ("Zagerij", "zagen en schaven van eiken", "Hardwood dust", 0.9, "mg/m3"),
-        ("Lakstraat", "spuiten van lak", "108-88-3", 35.0, "mg/m3"),
-    ]),
-    _Plan(kvk="90000022", name="Sloop & Sanering Noord B.V.", sbi="4311", city="Groningen", segs=[
-        ("Asbestsanering", "verwijderen asbesthoudende beplating", "1332-21-4", 1500.0, "f/m3"),
-        ("Betonboren", "boren en slijpen van beton", "14808-60-7", 0.04, "mg/m3"),
-    ]),
-    _Plan(kvk="90000033", name="Schildersbedrijf Kleurrijk B.V.", sbi="4334", city="Utrecht", segs=[
-        ("Binnenschilderwerk", "schilderen met oplosmiddelhoudende verf", "1330-20-7", 40.0, "mg/m3"),
-    ]),
-    _Plan(kvk="90000044", name="Accurecycling Zuid B.V.", sbi="3832", city="Eindhoven", segs=[
-        ("Smelterij", "smelten van loodaccu's", "7439-92-1", 0.05, "mg/m3"),
-    ]),
+    _Plan(
+        kvk="90000011",
+        name="Houtbewerking De Eik B.V.",
+        sbi="1623",
+        city="Apeldoorn",
+        segs=[
+            ("Zagerij", "zagen en schaven van eiken", "Hardwood dust", 0.9, "mg/m3"),
+            ("Lakstraat", "spuiten van lak", "108-88-3", 35.0, "mg/m3"),
+        ],
+    ),
+    _Plan(
+        kvk="90000022",
+        name="Sloop & Sanering Noord B.V.",
+        sbi="4311",
+        city="Groningen",
+        segs=[
+            ("Asbestsanering", "verwijderen asbesthoudende beplating", "1332-21-4", 1500.0, "f/m3"),
+            ("Betonboren", "boren en slijpen van beton", "14808-60-7", 0.04, "mg/m3"),
+        ],
+    ),
+    _Plan(
+        kvk="90000033",
+        name="Schildersbedrijf Kleurrijk B.V.",
+        sbi="4334",
+        city="Utrecht",
+        segs=[
+            (
+                "Binnenschilderwerk",
+                "schilderen met oplosmiddelhoudende verf",
+                "1330-20-7",
+                40.0,
+                "mg/m3",
+            ),
+        ],
+    ),
+    _Plan(
+        kvk="90000044",
+        name="Accurecycling Zuid B.V.",
+        sbi="3832",
+        city="Eindhoven",
+        segs=[
+            ("Smelterij", "smelten van loodaccu's", "7439-92-1", 0.05, "mg/m3"),
+        ],
+    ),
 ]
 _AGENCY = EmployerIn(kvk="90000055", name="FlexWerk Uitzendbureau B.V.", sbi_code="7820")
 

@@ -25,7 +25,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def resolve(
-        cls, data_dir: str | None = None, key_file: str | None = None, postgres_dsn: str | None = None
+        cls,
+        data_dir: str | None = None,
+        key_file: str | None = None,
+        postgres_dsn: str | None = None,
     ) -> Settings:
         """Flags win over environment (REGISTRY_DATA_DIR, REGISTRY_KEY_FILE, REGISTRY_POSTGRES_DSN)."""
         directory = Path(data_dir or os.environ.get("REGISTRY_DATA_DIR") or DEFAULT_DATA_DIR)

@@ -44,7 +44,11 @@ LevelBand = Literal["below_10pct_limit", "below_50pct_limit", "below_limit", "ab
 LevelBasis = Literal["measured", "analogy", "model", "expert_estimate"]
 Frequency = Literal["daily", "weekly", "monthly", "occasionally"]
 
-_AIR_DIMENSIONS = {Dimension.MASS_CONCENTRATION, Dimension.VOLUME_FRACTION, Dimension.FIBRE_CONCENTRATION}
+_AIR_DIMENSIONS = {
+    Dimension.MASS_CONCENTRATION,
+    Dimension.VOLUME_FRACTION,
+    Dimension.FIBRE_CONCENTRATION,
+}
 _BIOLOGICAL_DIMENSIONS = {
     Dimension.BIOLOGICAL_MASS_PER_VOLUME,
     Dimension.BIOLOGICAL_MOLAR,
@@ -151,7 +155,10 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             if self.sampled_minutes > span + 1e-9:
                 yield FieldError(field="sampled_minutes", reason="is longer than sampling_end - sampling_start")
         if self.protection_factor is not None and self.rpe is None:
-            yield FieldError(field="rpe", reason="name the respiratory protection the protection_factor belongs to")
+            yield FieldError(
+                field="rpe",
+                reason="name the respiratory protection the protection_factor belongs to",
+            )
 
     def _result_problems(self) -> Iterator[FieldError]:
         if self.below_lod:
@@ -178,9 +185,15 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         if self.matrix is not None:
             yield FieldError(field="matrix", reason="only a biological sample has a matrix")
         if self.sample_type == "personal_air" and self.worker_id is None and self.seg_id is None:
-            yield FieldError(field="worker_id", reason="a personal sample names the worker or the SEG it represents")
+            yield FieldError(
+                field="worker_id",
+                reason="a personal sample names the worker or the SEG it represents",
+            )
         if self.sample_type == "static_air" and self.worker_id is not None:
-            yield FieldError(field="worker_id", reason="a static sample is not worn by a worker; use seg_id or site_id")
+            yield FieldError(
+                field="worker_id",
+                reason="a static sample is not worn by a worker; use seg_id or site_id",
+            )
 
 
 class MeasurementBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -248,13 +261,19 @@ class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         yield from check_not_future("period_end", self.period_end)
         yield from check_order("period_start", self.period_start, "period_end", self.period_end)
         if self.level_value is None and self.level_band is None:
-            yield FieldError(field="level_value", reason="give the level as level_value + level_unit, or as level_band")
+            yield FieldError(
+                field="level_value",
+                reason="give the level as level_value + level_unit, or as level_band",
+            )
         if self.level_value is not None and self.level_unit is None:
             yield FieldError(field="level_unit", reason="required with level_value")
         if self.level_unit is not None:
             yield from _check_unit("level_unit", self.level_unit, _AIR_DIMENSIONS, "an exposure level")
         if self.basis == "measured" and not self.measurement_ids and self.level_value is None:
-            yield FieldError(field="measurement_ids", reason="a measured level names its measurements or its value")
+            yield FieldError(
+                field="measurement_ids",
+                reason="a measured level names its measurements or its value",
+            )
 
 
 class RegistrationOut(msgspec.Struct, kw_only=True):

@@ -37,9 +37,7 @@ __all__ = [
 Jurisdiction = Literal["NL", "EU-BOELV", "EU-IOELV", "company", "sector"]
 LimitType = Literal["TWA8h", "STEL15min", "ceiling", "BLV"]
 
-_AIR: Final = frozenset(
-    {Dimension.MASS_CONCENTRATION, Dimension.VOLUME_FRACTION, Dimension.FIBRE_CONCENTRATION}
-)
+_AIR: Final = frozenset({Dimension.MASS_CONCENTRATION, Dimension.VOLUME_FRACTION, Dimension.FIBRE_CONCENTRATION})
 _BIOLOGICAL: Final = frozenset(
     {
         Dimension.BIOLOGICAL_MASS_PER_VOLUME,
@@ -146,17 +144,9 @@ def _check_identity(limit: LimitValue) -> list[FieldError]:
     if _blank(limit.substance_name):
         errors.append(FieldError(field="substance_name", reason="required, must not be blank"))
     if limit.cas is not None and not is_valid_cas(limit.cas):
-        errors.append(
-            FieldError(
-                field="cas", reason=f"{limit.cas!r} is not a CAS number with a valid check digit"
-            )
-        )
+        errors.append(FieldError(field="cas", reason=f"{limit.cas!r} is not a CAS number with a valid check digit"))
     if limit.ec is not None and not is_valid_ec(limit.ec):
-        errors.append(
-            FieldError(
-                field="ec", reason=f"{limit.ec!r} is not an EC number with a valid check digit"
-            )
-        )
+        errors.append(FieldError(field="ec", reason=f"{limit.ec!r} is not an EC number with a valid check digit"))
     return errors
 
 
@@ -164,16 +154,10 @@ def _check_classification(limit: LimitValue) -> list[FieldError]:
     errors = []
     if limit.jurisdiction not in get_args(Jurisdiction):
         allowed = ", ".join(get_args(Jurisdiction))
-        errors.append(
-            FieldError(
-                field="jurisdiction", reason=f"{limit.jurisdiction!r} is not one of {allowed}"
-            )
-        )
+        errors.append(FieldError(field="jurisdiction", reason=f"{limit.jurisdiction!r} is not one of {allowed}"))
     if limit.limit_type not in get_args(LimitType):
         allowed = ", ".join(get_args(LimitType))
-        errors.append(
-            FieldError(field="limit_type", reason=f"{limit.limit_type!r} is not one of {allowed}")
-        )
+        errors.append(FieldError(field="limit_type", reason=f"{limit.limit_type!r} is not one of {allowed}"))
     return errors
 
 
@@ -201,8 +185,7 @@ def _check_unit(limit: LimitValue) -> list[FieldError]:
         return [
             FieldError(
                 field="unit",
-                reason=f"{limit.limit_type} needs {kind}; {canonical!r} is "
-                f"{dimension_of(canonical).value}",
+                reason=f"{limit.limit_type} needs {kind}; {canonical!r} is {dimension_of(canonical).value}",
             )
         ]
     return []
@@ -247,18 +230,14 @@ def _check_owner(limit: LimitValue) -> list[FieldError]:
     if limit.jurisdiction == "company" and _blank(limit.owner_employer_id):
         return [FieldError(field="owner_employer_id", reason="a company limit needs its employer")]
     if limit.jurisdiction != "company" and limit.owner_employer_id is not None:
-        return [
-            FieldError(field="owner_employer_id", reason="only a company limit has an employer")
-        ]
+        return [FieldError(field="owner_employer_id", reason="only a company limit has an employer")]
     return []
 
 
 def _check_texts(limit: LimitValue) -> list[FieldError]:
     errors = []
     if _blank(limit.source_citation):
-        errors.append(
-            FieldError(field="source_citation", reason="required: cite the text the value is from")
-        )
+        errors.append(FieldError(field="source_citation", reason="required: cite the text the value is from"))
     if not isinstance(limit.notation, str):
         errors.append(FieldError(field="notation", reason="must be text"))
     if limit.population is not None and _blank(limit.population):

@@ -118,8 +118,14 @@ def test_biological_results_are_withheld_from_the_employer(live: Live) -> None:
     with server.client(first.api_key) as client:
         worker = new_worker(client)
         blood = air_sample(
-            worker, sample_type="biological", substance_cas="7439-92-1", value=27.5, unit="ug/100mL",
-            matrix="blood", analyte="lood in bloed", air_volume_l=None,
+            worker,
+            sample_type="biological",
+            substance_cas="7439-92-1",
+            value=27.5,
+            unit="ug/100mL",
+            matrix="blood",
+            analyte="lood in bloed",
+            air_volume_l=None,
         )
         created = client.post("/api/v1/measurements", json=blood)
         assert created.status_code == 201, created.text
@@ -134,7 +140,12 @@ def test_measurement_for_a_worker_without_employment_is_refused(live: Live) -> N
     server, first, _ = live
     with server.client(first.api_key) as client:
         worker = client.post(
-            "/api/v1/workers", json={"bsn": "123456782", "name": "Zonder Dienstverband", "date_of_birth": "1980-01-01"}
+            "/api/v1/workers",
+            json={
+                "bsn": "123456782",
+                "name": "Zonder Dienstverband",
+                "date_of_birth": "1980-01-01",
+            },
         ).json()["id"]
         response = client.post("/api/v1/measurements", json=air_sample(worker))
         assert response.status_code == 422

@@ -36,10 +36,22 @@ def test_reads_and_refusals_are_logged_with_purpose_and_reason(tmp_path: Path) -
                 "WHERE subject_worker_id = ? OR resource_id = ? ORDER BY seq",
                 [worker, measurement],
             )
-            assert (f"key:{mine.key_id}", "read", "worker", "prevention", "allowed",
-                    "worker has an employment with this employer") in rows
-            assert (f"key:{other.key_id}", "read", "measurement", "legal_duty", "denied",
-                    "recorded by another employer") in rows
+            assert (
+                f"key:{mine.key_id}",
+                "read",
+                "worker",
+                "prevention",
+                "allowed",
+                "worker has an employment with this employer",
+            ) in rows
+            assert (
+                f"key:{other.key_id}",
+                "read",
+                "measurement",
+                "legal_duty",
+                "denied",
+                "recorded by another employer",
+            ) in rows
             assert any(r[1] == "create" and r[2] == "measurement" for r in rows)
             assert audit.verify_chain(tx) >= 4
             text = " ".join(str(v) for row in tx.all("SELECT * FROM audit_log") for v in row)

@@ -13,7 +13,10 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
     out = run_cli(tmp_path, "--help").stdout
     for command in ("init", "serve", "employer", "apikey", "keys", "demo", "audit"):
         assert command in out
-    assert "--data-dir" in run_cli(tmp_path, "serve", "--help").stdout or "--demo" in run_cli(tmp_path, "serve", "--help").stdout
+    assert (
+        "--data-dir" in run_cli(tmp_path, "serve", "--help").stdout
+        or "--demo" in run_cli(tmp_path, "serve", "--help").stdout
+    )
 
 
 def test_init_creates_a_private_key_file_and_an_encrypted_store(tmp_path: Path) -> None:

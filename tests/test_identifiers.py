@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.identifiers import normalise_bsn, normalise_cas, normalise_ec, normalise_kvk, normalise_sbi
+from schemas.identifiers import (
+    normalise_bsn,
+    normalise_cas,
+    normalise_ec,
+    normalise_kvk,
+    normalise_sbi,
+)
 from schemas.units import UnitError, canonical_unit, convert, is_known_unit
 
 

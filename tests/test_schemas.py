@@ -94,7 +94,14 @@ def test_unknown_fields_and_missing_fields_are_named() -> None:
 
 
 def test_batch_reports_each_bad_item_by_index() -> None:
-    raw = {"items": [measurement(), measurement(value="high"), measurement(), measurement(substance_cas="1-2-3")]}
+    raw = {
+        "items": [
+            measurement(),
+            measurement(value="high"),
+            measurement(),
+            measurement(substance_cas="1-2-3"),
+        ]
+    }
     found = errors_of(MeasurementBatch, raw)
     assert set(found) == {"items[1].value", "items[3].substance_cas"}
 
@@ -114,14 +121,25 @@ def test_worker_rules() -> None:
 def test_employment_rules() -> None:
     found = errors_of(
         EmploymentIn,
-        {"worker_id": WORKER, "employment_type": "agency", "start_date": "2020-01-01", "end_date": "2019-01-01"},
+        {
+            "worker_id": WORKER,
+            "employment_type": "agency",
+            "start_date": "2020-01-01",
+            "end_date": "2019-01-01",
+        },
     )
     assert "agency" in found["agency_kvk"]
     assert "after start_date" in found["end_date"]
 
 
 def test_registration_needs_a_level() -> None:
-    raw = {"worker_id": WORKER, "substance_cas": "71-43-2", "task": "t", "period_start": "2020-01-01", "basis": "model"}
+    raw = {
+        "worker_id": WORKER,
+        "substance_cas": "71-43-2",
+        "task": "t",
+        "period_start": "2020-01-01",
+        "basis": "model",
+    }
     assert "level" in errors_of(RegistrationIn, raw)["level_value"]
     found = errors_of(RegistrationIn, {**raw, "level_value": 1.0})
     assert found == {"level_unit": "required with level_value"}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 from registry.runtime import Runtime
-from registry.store import migrate
+from registry.store import migrate, organisations
 from registry.store.migrations import applied_versions
 from registry.store.people import related_employers
-from registry.store import organisations
 
 
 def test_migrations_apply_once(runtime: Runtime) -> None:

@@ -29,9 +29,16 @@ def _populate(server: Server, api_key: str) -> str:
     with server.client(api_key) as client:
         worker = client.post(
             "/api/v1/workers",
-            json={"bsn": SECRETS["bsn"], "name": SECRETS["name"], "date_of_birth": SECRETS["birth"]},
+            json={
+                "bsn": SECRETS["bsn"],
+                "name": SECRETS["name"],
+                "date_of_birth": SECRETS["birth"],
+            },
         ).json()["id"]
-        assert client.post("/api/v1/employments", json={"worker_id": worker, "start_date": "2012-01-01"}).status_code == 201
+        assert (
+            client.post("/api/v1/employments", json={"worker_id": worker, "start_date": "2012-01-01"}).status_code
+            == 201
+        )
         blood = air_sample(
             worker,
             sample_type="biological",

@@ -4,4 +4,14 @@ from registry.access.actors import Actor, ActorKind, Purpose
 from registry.access.gate import Gate, audited
 from registry.access.policy import Action, Decision, Record, scope_sql
 
-__all__ = ["Action", "Actor", "ActorKind", "Decision", "Gate", "Purpose", "Record", "audited", "scope_sql"]
+__all__ = [
+    "Action",
+    "Actor",
+    "ActorKind",
+    "Decision",
+    "Gate",
+    "Purpose",
+    "Record",
+    "audited",
+    "scope_sql",
+]

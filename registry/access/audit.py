@@ -64,7 +64,10 @@ def append(tx: Tx, entries: Sequence[AuditEntry]) -> None:
             ("action", entry.action),
             ("resource_type", entry.resource_type),
             ("resource_id", entry.resource_id),
-            ("subject_worker_id", str(entry.subject_worker_id) if entry.subject_worker_id else None),
+            (
+                "subject_worker_id",
+                str(entry.subject_worker_id) if entry.subject_worker_id else None,
+            ),
             ("purpose", entry.purpose),
             ("outcome", entry.outcome),
             ("reason", entry.reason),
@@ -82,7 +85,21 @@ def verify_chain(tx: Tx) -> int:
     count = 0
     rows = tx.all(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq")
     for expected_seq, row in enumerate(rows, start=1):
-        (seq, occurred_at, actor_type, actor_id, action, rtype, rid, subject, purpose, outcome, reason, p, h) = row
+        (
+            seq,
+            occurred_at,
+            actor_type,
+            actor_id,
+            action,
+            rtype,
+            rid,
+            subject,
+            purpose,
+            outcome,
+            reason,
+            p,
+            h,
+        ) = row
         entry = AuditEntry(
             actor_type=actor_type,
             actor_id=actor_id,

@@ -53,7 +53,8 @@ class Gate:
         decision = decide(self.actor, Action.LIST, own_scope, self.purpose)
         if not decision.allowed:
             self.check(Action.LIST, own_scope)  # notes the refusal and raises
-        for subject in sorted(subjects or (), key=str) or [None]:
+        ordered: list[uuid.UUID | None] = sorted(subjects or (), key=str)
+        for subject in ordered or [None]:
             self._note(Action.LIST, Record(type=record_type, subject_worker_id=subject), decision)
 
     def flush(self, tx: Tx) -> None:

@@ -67,7 +67,13 @@ def create_app(runtime: Runtime) -> Litestar:
         path=_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
     )
     return Litestar(
-        route_handlers=[healthz, OrganisationController, PeopleController, ExposureController, assets],
+        route_handlers=[
+            healthz,
+            OrganisationController,
+            PeopleController,
+            ExposureController,
+            assets,
+        ],
         dependencies={
             "runtime": Provide(lambda: runtime, sync_to_thread=False),
             "actor": Provide(authenticate, sync_to_thread=True),

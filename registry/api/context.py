@@ -53,5 +53,10 @@ def purpose_of(request: Request[Any, Any, Any]) -> Purpose:
     except ValueError:
         allowed = ", ".join(p.value for p in Purpose)
         raise InvalidInput(
-            [FieldError(field=f"header:{PURPOSE_HEADER}", reason=f"unknown purpose {stated!r}; one of: {allowed}")]
+            [
+                FieldError(
+                    field=f"header:{PURPOSE_HEADER}",
+                    reason=f"unknown purpose {stated!r}; one of: {allowed}",
+                )
+            ]
         ) from None

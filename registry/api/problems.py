@@ -109,7 +109,13 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
     if exc.status_code == 400 and "JSON" in detail.upper():
         error = InvalidInput([FieldError(field="", reason="body is not valid JSON")], detail="body is not valid JSON")
         return problem_response(request, error)
-    problem = Problem(type=f"/problems/{slug}", title=title, status=exc.status_code, detail=detail, instance=request.url.path)
+    problem = Problem(
+        type=f"/problems/{slug}",
+        title=title,
+        status=exc.status_code,
+        detail=detail,
+        instance=request.url.path,
+    )
     return Response(problem, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
 
 
@@ -132,4 +138,3 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: _http,
     Exception: _unexpected,
 }
-

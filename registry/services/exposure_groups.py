@@ -25,14 +25,23 @@ def create_seg(tx: Tx, gate: Gate, seg: SegIn) -> SegOut:
     gate.check(Action.CREATE, Record(type="seg", owner_employer_id=employer_id))
     if seg.site_id is not None:
         require_own_site(tx, employer_id, seg.site_id, "site_id")
-    out = SegOut(id=uuid.uuid4(), employer_id=employer_id, name=seg.name.strip(), site_id=seg.site_id, description=seg.description)
+    out = SegOut(
+        id=uuid.uuid4(),
+        employer_id=employer_id,
+        name=seg.name.strip(),
+        site_id=seg.site_id,
+        description=seg.description,
+    )
     table.insert_seg(tx, out, _now())
     return out
 
 
 def get_seg(tx: Tx, gate: Gate, seg_id: uuid.UUID) -> SegOut:
     seg = table.seg_by_id(tx, seg_id)
-    gate.check(Action.READ, Record(type="seg", id=str(seg_id), owner_employer_id=seg.employer_id if seg else None))
+    gate.check(
+        Action.READ,
+        Record(type="seg", id=str(seg_id), owner_employer_id=seg.employer_id if seg else None),
+    )
     if seg is None:
         raise NotFound(f"seg {seg_id} not found")
     return seg
@@ -53,7 +62,11 @@ def add_seg_member(tx: Tx, gate: Gate, seg_id: uuid.UUID, member: SegMemberIn) -
         Record(type="seg_member", subject_worker_id=member.worker_id, related_employer_ids=related),
     )
     out = SegMemberOut(
-        id=uuid.uuid4(), seg_id=seg_id, worker_id=member.worker_id, start_date=member.start_date, end_date=member.end_date
+        id=uuid.uuid4(),
+        seg_id=seg_id,
+        worker_id=member.worker_id,
+        start_date=member.start_date,
+        end_date=member.end_date,
     )
     table.insert_seg_member(tx, out, _now())
     return out

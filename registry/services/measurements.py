@@ -105,7 +105,13 @@ def get_measurement(tx: Tx, vault: Vault, gate: Gate, measurement_id: uuid.UUID)
 
 
 def list_measurements(
-    tx: Tx, vault: Vault, gate: Gate, where: MeasurementFilter, limit: int, offset: int, ids: Sequence[uuid.UUID] | None = None
+    tx: Tx,
+    vault: Vault,
+    gate: Gate,
+    where: MeasurementFilter,
+    limit: int,
+    offset: int,
+    ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[list[MeasurementOut], int]:
     rows, total = table.measurement_rows(tx, scope_sql(gate.actor), where, ids=ids, limit=limit, offset=offset)
     gate.note_list("measurement", {r.worker_id for r in rows if r.worker_id})
@@ -192,12 +198,14 @@ def _row(
     start = item.sampling_start.astimezone(dt.UTC)
     end = item.sampling_end.astimezone(dt.UTC)
     minutes = item.sampled_minutes or (end - start).total_seconds() / 60
-    value, below_lod, lod, result_ct = item.value, item.below_lod, item.lod, None
+    value, below_lod, lod = item.value, item.below_lod, item.lod
+    stored_below_lod: bool | None = below_lod
+    result_ct: bytes | None = None
     if item.sample_type == "biological" and item.worker_id is not None:
         cipher = vault.worker_cipher(item.worker_id, keys.get(item.worker_id))
         result = _Result(value=item.value, below_lod=item.below_lod, lod=item.lod)
         result_ct = cipher.encrypt(_result_context(measurement_id), msgspec.json.encode(result))
-        value, below_lod, lod = None, None, None
+        value, stored_below_lod, lod = None, None, None
     return MeasurementRow(
         id=measurement_id,
         employer_id=employer_id,
@@ -208,7 +216,7 @@ def _row(
         seg_id=item.seg_id,
         site_id=item.site_id,
         value=value,
-        below_lod=below_lod,
+        below_lod=stored_below_lod,
         lod=lod,
         result_ct=result_ct,
         unit=canonical_unit(item.unit),

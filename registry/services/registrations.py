@@ -23,7 +23,9 @@ def create_registration(tx: Tx, gate: Gate, entry: RegistrationIn) -> Registrati
     employer_id = gate.employer_id()
     related = people_table.related_employers(tx, [entry.worker_id])[entry.worker_id]
     if employer_id not in related:
-        raise InvalidInput([FieldError(field="worker_id", reason="this worker has no employment with your organisation")])
+        raise InvalidInput(
+            [FieldError(field="worker_id", reason="this worker has no employment with your organisation")]
+        )
     gate.check(
         Action.CREATE,
         Record(type="registration", subject_worker_id=entry.worker_id, related_employer_ids=related),
@@ -92,7 +94,12 @@ def _substance_id(tx: Tx, entry: RegistrationIn) -> uuid.UUID:
     found = substance_table.substance_by_cas(tx, normalise_cas(entry.substance_cas or ""))
     if found is None:
         raise InvalidInput(
-            [FieldError(field="substance_cas", reason="substance not in the catalogue; add it first with POST /api/v1/substances")]
+            [
+                FieldError(
+                    field="substance_cas",
+                    reason="substance not in the catalogue; add it first with POST /api/v1/substances",
+                )
+            ]
         )
     return found.id
 
@@ -101,14 +108,18 @@ def _require_own_measurements(tx: Tx, employer_id: uuid.UUID, ids: list[uuid.UUI
     own = {
         row[0]
         for row in tx.all_in(
-            "SELECT id FROM measurements WHERE id IN (SELECT id FROM _ids) AND employer_id = ?", ids, [employer_id]
+            "SELECT id FROM measurements WHERE id IN (SELECT id FROM _ids) AND employer_id = ?",
+            ids,
+            [employer_id],
         )
     }
     errors = [
-        FieldError(field=f"measurement_ids[{i}]", reason="no measurement with this id belongs to your organisation")
+        FieldError(
+            field=f"measurement_ids[{i}]",
+            reason="no measurement with this id belongs to your organisation",
+        )
         for i, m in enumerate(ids)
         if m not in own
     ]
     if errors:
         raise InvalidInput(errors)
-

@@ -16,7 +16,14 @@ from schemas.errors import Conflict, FieldError, InvalidInput, NotFound
 from schemas.identifiers import normalise_bsn, normalise_kvk
 from schemas.people import EmploymentIn, EmploymentOut, WorkerIn, WorkerOut
 
-__all__ = ["check_worker_access", "create_employment", "get_worker", "list_employments", "list_workers", "register_worker"]
+__all__ = [
+    "check_worker_access",
+    "create_employment",
+    "get_worker",
+    "list_employments",
+    "list_workers",
+    "register_worker",
+]
 
 _BSN, _NAME, _BIRTH = "workers.bsn", "workers.name", "workers.birth_date"
 
@@ -79,7 +86,9 @@ def create_employment(tx: Tx, gate: Gate, employment: EmploymentIn) -> Employmen
     if employment.agency_kvk is not None:
         agency = org_table.employer_by_kvk(tx, normalise_kvk(employment.agency_kvk))
         if agency is None:
-            raise InvalidInput([FieldError(field="agency_kvk", reason="no employer with this KvK number is registered")])
+            raise InvalidInput(
+                [FieldError(field="agency_kvk", reason="no employer with this KvK number is registered")]
+            )
         agency_id = agency.id
     if employment.site_id is not None:
         require_own_site(tx, employer_id, employment.site_id, "site_id")
@@ -108,7 +117,12 @@ def check_worker_access(tx: Tx, gate: Gate, worker_id: uuid.UUID) -> None:
     related = table.related_employers(tx, [worker_id])[worker_id]
     gate.check(
         Action.READ,
-        Record(type="worker", id=str(worker_id), subject_worker_id=worker_id, related_employer_ids=related),
+        Record(
+            type="worker",
+            id=str(worker_id),
+            subject_worker_id=worker_id,
+            related_employer_ids=related,
+        ),
     )
 
 

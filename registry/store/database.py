@@ -66,9 +66,7 @@ class Tx:
         """Rows as `type_` instances, matching selected column names to field names."""
         result = self._cur.execute(sql, [_to_store(p) for p in params])
         names = [d[0] for d in result.description or ()]
-        return [
-            type_(**{n: _from_store(v) for n, v in zip(names, row, strict=True)}) for row in result.fetchall()
-        ]
+        return [type_(**{n: _from_store(v) for n, v in zip(names, row, strict=True)}) for row in result.fetchall()]
 
     def struct(self, type_: type[T], sql: str, params: Sequence[Any] = ()) -> T | None:
         found = self.structs(type_, sql, params)

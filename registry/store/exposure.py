@@ -115,7 +115,8 @@ def measurement_rows(
         params.append([str(i) for i in ids])
     condition = " AND ".join(clauses)
     total = tx.scalar(
-        f"SELECT count(*) FROM measurements m JOIN substances s ON s.id = m.substance_id WHERE {condition}", params
+        f"SELECT count(*) FROM measurements m JOIN substances s ON s.id = m.substance_id WHERE {condition}",
+        params,
     )
     rows = tx.structs(
         MeasurementRow,
@@ -215,7 +216,10 @@ def registration_rows(
         params.append(worker_id)
     condition = " AND ".join(clauses)
     total = tx.scalar(f"SELECT count(*) FROM registrations r WHERE {condition}", params)
-    rows = tx.all(f"{_REGISTRATION} WHERE {condition} ORDER BY r.period_start, r.id LIMIT ? OFFSET ?", [*params, limit, offset])
+    rows = tx.all(
+        f"{_REGISTRATION} WHERE {condition} ORDER BY r.period_start, r.id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
     out = []
     for row in rows:
         values = list(row)

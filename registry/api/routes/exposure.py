@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.params import Parameter
 
 from registry.access import Actor, Gate, Purpose, audited
@@ -62,11 +69,16 @@ class BatchOperation(Operation):
 
 class ExposureController(Controller):
     path = "/api/v1"
-    tags = ["exposure"]
+    tags = ("exposure",)
 
     @post("/segs", summary="Create a similar exposure group (SEG)", sync_to_thread=True)
     def create_seg(
-        self, request: Request[Any, Any, Any], data: SegIn, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: SegIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[SegOut]:
         check(data)
 
@@ -89,7 +101,11 @@ class ExposureController(Controller):
         with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
             return seg_service.get_seg(tx, gate, seg_id)
 
-    @post("/segs/{seg_id:uuid}/members", summary="Add a worker to a SEG for a period", sync_to_thread=True)
+    @post(
+        "/segs/{seg_id:uuid}/members",
+        summary="Add a worker to a SEG for a period",
+        sync_to_thread=True,
+    )
     def add_member(
         self,
         request: Request[Any, Any, Any],
@@ -108,7 +124,15 @@ class ExposureController(Controller):
         def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> SegMemberOut:
             return next(m for m in seg_service.list_seg_members(tx, gate, seg_id) if m.id == ids[0])
 
-        return create_once(request, runtime, actor, purpose, resource_type="seg_member", create=create, replay=replay)
+        return create_once(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="seg_member",
+            create=create,
+            replay=replay,
+        )
 
     @get("/segs/{seg_id:uuid}/members", summary="Who belonged to a SEG when", sync_to_thread=True)
     def list_members(self, seg_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[SegMemberOut]:
@@ -117,7 +141,12 @@ class ExposureController(Controller):
 
     @post("/measurements", summary="Record one measurement", sync_to_thread=True)
     def record_measurement(
-        self, request: Request[Any, Any, Any], data: MeasurementIn, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: MeasurementIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[MeasurementOut]:
         check(data)
 
@@ -128,7 +157,15 @@ class ExposureController(Controller):
         def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> MeasurementOut:
             return measurement_service.get_measurement(tx, runtime.vault, gate, ids[0])
 
-        return create_once(request, runtime, actor, purpose, resource_type="measurement", create=create, replay=replay)
+        return create_once(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="measurement",
+            create=create,
+            replay=replay,
+        )
 
     @post(
         "/measurements/batch",
@@ -139,7 +176,12 @@ class ExposureController(Controller):
         sync_to_thread=True,
     )
     def record_batch(
-        self, request: Request[Any, Any, Any], data: Any, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: Any,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[Page[MeasurementOut]]:
         # Decoded here rather than by Litestar, item by item, so that schema errors of some
         # items and store errors (unknown worker, ...) of the others come in one answer.
@@ -158,7 +200,11 @@ class ExposureController(Controller):
                 positions=[index for index, _ in parsed],
                 earlier_errors=unknown + errors,
             )
-            return Page(items=items, total=len(items), limit=len(items), offset=0), [m.id for m in items], 201
+            return (
+                Page(items=items, total=len(items), limit=len(items), offset=0),
+                [m.id for m in items],
+                201,
+            )
 
         def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> Page[MeasurementOut]:
             items, total = measurement_service.list_measurements(
@@ -168,9 +214,21 @@ class ExposureController(Controller):
             items.sort(key=lambda m: position[m.id])  # the order of the first answer
             return Page(items=items, total=total, limit=len(ids), offset=0)
 
-        return create_once(request, runtime, actor, purpose, resource_type="measurement", create=create, replay=replay)
+        return create_once(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="measurement",
+            create=create,
+            replay=replay,
+        )
 
-    @get("/measurements", summary="This employer's measurements, filtered and paged", sync_to_thread=True)
+    @get(
+        "/measurements",
+        summary="This employer's measurements, filtered and paged",
+        sync_to_thread=True,
+    )
     def list_measurements(
         self,
         runtime: Runtime,
@@ -198,13 +256,20 @@ class ExposureController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/measurements/{measurement_id:uuid}", summary="One measurement", sync_to_thread=True)
-    def get_measurement(self, measurement_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> MeasurementOut:
+    def get_measurement(
+        self, measurement_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose
+    ) -> MeasurementOut:
         with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
             return measurement_service.get_measurement(tx, runtime.vault, gate, measurement_id)
 
     @post("/registrations", summary="Add an entry to the exposure register", sync_to_thread=True)
     def create_registration(
-        self, request: Request[Any, Any, Any], data: RegistrationIn, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: RegistrationIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[RegistrationOut]:
         check(data)
 
@@ -215,7 +280,15 @@ class ExposureController(Controller):
         def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> RegistrationOut:
             return registration_service.get_registration(tx, gate, ids[0])
 
-        return create_once(request, runtime, actor, purpose, resource_type="registration", create=create, replay=replay)
+        return create_once(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="registration",
+            create=create,
+            replay=replay,
+        )
 
     @get("/registrations", summary="This employer's exposure register", sync_to_thread=True)
     def list_registrations(

@@ -23,7 +23,7 @@ from schemas.validation import check
 
 class OrganisationController(Controller):
     path = "/api/v1"
-    tags = ["organisation"]
+    tags = ("organisation",)
 
     @get("/me", summary="The employer this API key belongs to", sync_to_thread=True)
     def me(self, runtime: Runtime, actor: Actor) -> EmployerOut:
@@ -35,7 +35,12 @@ class OrganisationController(Controller):
 
     @post("/sites", summary="Register a site or department", sync_to_thread=True)
     def create_site(
-        self, request: Request[Any, Any, Any], data: SiteIn, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: SiteIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[SiteOut]:
         check(data)
 
@@ -55,9 +60,18 @@ class OrganisationController(Controller):
         with runtime.db.read() as tx:
             return substance_table.list_substances(tx)
 
-    @post("/substances", summary="Add a substance (an existing CAS number returns its entry)", sync_to_thread=True)
+    @post(
+        "/substances",
+        summary="Add a substance (an existing CAS number returns its entry)",
+        sync_to_thread=True,
+    )
     def add_substance(
-        self, request: Request[Any, Any, Any], data: SubstanceIn, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: SubstanceIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[SubstanceOut]:
         check(data)
 
@@ -65,7 +79,15 @@ class OrganisationController(Controller):
             substance, created = substance_service.add_substance(tx, data, source=f"employer:{gate.employer_id()}")
             return substance, [substance.id], 201 if created else 200
 
-        return create_once(request, runtime, actor, purpose, resource_type="substance", create=create, replay=_substance)
+        return create_once(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="substance",
+            create=create,
+            replay=_substance,
+        )
 
 
 def _site(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> SiteOut:

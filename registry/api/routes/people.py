@@ -21,7 +21,7 @@ from schemas.validation import check
 
 class PeopleController(Controller):
     path = "/api/v1"
-    tags = ["workers"]
+    tags = ("workers",)
 
     @post(
         "/workers",
@@ -29,7 +29,12 @@ class PeopleController(Controller):
         sync_to_thread=True,
     )
     def register_worker(
-        self, request: Request[Any, Any, Any], data: WorkerIn, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: WorkerIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[WorkerOut]:
         check(data)
 
@@ -45,7 +50,12 @@ class PeopleController(Controller):
 
     @get("/workers", summary="Workers with an employment at this employer", sync_to_thread=True)
     def list_workers(
-        self, runtime: Runtime, actor: Actor, purpose: Purpose, limit: Limit = 100, offset: Offset = 0
+        self,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[WorkerOut]:
         with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
             return service.list_workers(tx, runtime.vault, gate, limit, offset)
@@ -57,7 +67,12 @@ class PeopleController(Controller):
 
     @post("/employments", summary="Register an employment period", sync_to_thread=True)
     def create_employment(
-        self, request: Request[Any, Any, Any], data: EmploymentIn, runtime: Runtime, actor: Actor, purpose: Purpose
+        self,
+        request: Request[Any, Any, Any],
+        data: EmploymentIn,
+        runtime: Runtime,
+        actor: Actor,
+        purpose: Purpose,
     ) -> Response[EmploymentOut]:
         check(data)
 
@@ -71,9 +86,21 @@ class PeopleController(Controller):
                 raise NotFound("employment not found")
             return found
 
-        return create_once(request, runtime, actor, purpose, resource_type="employment", create=create, replay=replay)
+        return create_once(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="employment",
+            create=create,
+            replay=replay,
+        )
 
-    @get("/workers/{worker_id:uuid}/employments", summary="A worker's employments with this employer", sync_to_thread=True)
+    @get(
+        "/workers/{worker_id:uuid}/employments",
+        summary="A worker's employments with this employer",
+        sync_to_thread=True,
+    )
     def list_employments(
         self, worker_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose
     ) -> list[EmploymentOut]:
