@@ -32,7 +32,7 @@ def _print_json(value: object) -> None:
 
 
 def cmd_init(rt: Runtime, args: argparse.Namespace) -> None:
-    print(f"store ready: {rt.settings.postgres_dsn and 'PostgreSQL' or rt.settings.database_file}")
+    print(f"store ready: {(rt.settings.postgres_dsn and 'PostgreSQL') or rt.settings.database_file}")
     print(f"key file: {rt.settings.key_file} (keep it apart from the data; without it nothing can be read)")
 
 
@@ -57,7 +57,15 @@ def cmd_employer_create(rt: Runtime, args: argparse.Namespace) -> None:
     with rt.db.write() as tx:
         employer = org_service.create_employer(tx, employer_in)
         key = org_service.create_api_key(tx, employer.id, label=args.label)
-    _print_json({"id": employer.id, "kvk": employer.kvk, "name": employer.name, "key_id": key.key_id, "api_key": key.api_key})
+    _print_json(
+        {
+            "id": employer.id,
+            "kvk": employer.kvk,
+            "name": employer.name,
+            "key_id": key.key_id,
+            "api_key": key.api_key,
+        }
+    )
 
 
 def cmd_employer_list(rt: Runtime, args: argparse.Namespace) -> None:
@@ -116,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="where the store lives (env REGISTRY_DATA_DIR, default ./data)")
     parser.add_argument("--key-file", help="the key file (env REGISTRY_KEY_FILE, default DATA_DIR/registry.key)")
     parser.add_argument(
-        "--postgres", dest="postgres_dsn", help="keep the data in this PostgreSQL database (env REGISTRY_POSTGRES_DSN)"
+        "--postgres",
+        dest="postgres_dsn",
+        help="keep the data in this PostgreSQL database (env REGISTRY_POSTGRES_DSN)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -128,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load demo employers, workers and measurements first")
     serve.set_defaults(run=cmd_serve)
 
-    employer = sub.add_parser("employer", help="register and list employers").add_subparsers(dest="action", required=True)
+    employer = sub.add_parser("employer", help="register and list employers").add_subparsers(
+        dest="action", required=True
+    )
     create = employer.add_parser("create", help="register an employer and print its first API key as JSON")
     create.add_argument("--kvk", required=True, help="KvK number, 8 digits")
     create.add_argument("--name", required=True)
