@@ -109,6 +109,15 @@ def cmd_demo(rt: Runtime, args: argparse.Namespace) -> None:
         print(line)
 
 
+def cmd_synth(rt: Runtime, args: argparse.Namespace) -> None:
+    from registry.synthetic import generate
+
+    summary = generate(rt, measurements=args.measurements, seed=args.seed, api_keys=args.api_keys)
+    for key in summary.api_keys:
+        _print_json(key)
+    _print_json(msgspec.structs.replace(summary, api_keys=[]))
+
+
 def cmd_audit_verify(rt: Runtime, args: argparse.Namespace) -> None:
     with rt.db.read() as tx:
         count = audit.verify_chain(tx)
@@ -127,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--postgres",
         dest="postgres_dsn",
         help="keep the data in this PostgreSQL database (env REGISTRY_POSTGRES_DSN)",
+    )
+    parser.add_argument(
+        "--postgres-schema", help="schema for the registry's tables (env REGISTRY_POSTGRES_SCHEMA, default registry)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -164,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("rotate", help="new key-encryption key; re-wrap every worker key").set_defaults(run=cmd_keys_rotate)
 
     sub.add_parser("demo", help="load demo data into the store").set_defaults(run=cmd_demo)
+    synth = sub.add_parser("synth", help="add synthetic employers, workers and measurements (tests, benchmarks)")
+    synth.add_argument("--measurements", type=int, required=True, help="how many, e.g. 1000000; the rest scales along")
+    synth.add_argument("--seed", type=int, default=1, help="same seed, same data (each seed loads once per store)")
+    synth.add_argument("--api-keys", action="store_true", help="issue and print an API key per generated employer")
+    synth.set_defaults(run=cmd_synth)
 
     audit_cmd = sub.add_parser("audit", help="the access log").add_subparsers(dest="action", required=True)
     audit_cmd.add_parser("verify", help="check the hash chain of the audit log").set_defaults(run=cmd_audit_verify)
@@ -172,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.resolve(args.data_dir, args.key_file, args.postgres_dsn)
+    settings = Settings.resolve(args.data_dir, args.key_file, args.postgres_dsn, args.postgres_schema)
     try:
         runtime = open_runtime(settings)
     except (RegistryError, FileExistsError) as exc:

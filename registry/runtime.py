@@ -25,24 +25,14 @@ class Runtime(msgspec.Struct, frozen=True):
         self.db.close()
 
 
-def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
+def open_runtime(settings: Settings) -> Runtime:
     """Open (and on first use, create) the key file and the store."""
+    location = _location(settings, None)
     if not settings.key_file.exists():
-        if not create:
-            load_keyring(settings.key_file)  # raises the helpful "run registry init" error
-        if settings.database_file.exists() and not settings.postgres_dsn:
-            raise FileExistsError(
-                f"{settings.database_file} exists but its key file {settings.key_file} does not; "
-                "refusing to create a new key (the data would be unreadable). Point --key-file at the right one."
-            )
+        _refuse_new_key_for_existing_store(settings, location)
         save_keyring(create_keyring(), settings.key_file)
     keyring = load_keyring(settings.key_file)
-    location: StoreLocation = (
-        PostgresServer(dsn=settings.postgres_dsn)
-        if settings.postgres_dsn
-        else DuckDBFile(path=settings.database_file, encryption_key_hex=keyring.database_key_hex())
-    )
-    db = Database(location)
+    db = Database(_location(settings, keyring.database_key_hex()))
     try:
         migrate(db)
         load_reference_substances(db)
@@ -50,3 +40,29 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
         db.close()
         raise
     return Runtime(settings=settings, db=db, vault=Vault(keyring))
+
+
+def _location(settings: Settings, database_key_hex: str | None) -> StoreLocation:
+    if settings.postgres_dsn:
+        return PostgresServer(dsn=settings.postgres_dsn, schema=settings.postgres_schema)
+    return DuckDBFile(path=settings.database_file, encryption_key_hex=database_key_hex or "")
+
+
+def _refuse_new_key_for_existing_store(settings: Settings, location: StoreLocation) -> None:
+    """A new key file for a store that already holds data would make that data unreadable."""
+    if isinstance(location, DuckDBFile):
+        exists = settings.database_file.exists()
+    else:
+        db = Database(location)
+        try:
+            with db.read() as tx:
+                exists = bool(
+                    tx.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'")
+                )
+        finally:
+            db.close()
+    if exists:
+        raise FileExistsError(
+            f"the store exists but its key file {settings.key_file} does not; refusing to create a new key "
+            "(the data would be unreadable). Point --key-file at the right one."
+        )

@@ -18,6 +18,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Empty: the embedded encrypted DuckDB file in data_dir. Otherwise a libpq connection
     # string ("host=... dbname=...") of the PostgreSQL database that holds the registry.
     postgres_dsn: str = ""
+    postgres_schema: str = "registry"
 
     @property
     def database_file(self) -> Path:
@@ -29,9 +30,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         data_dir: str | None = None,
         key_file: str | None = None,
         postgres_dsn: str | None = None,
+        postgres_schema: str | None = None,
     ) -> Settings:
-        """Flags win over environment (REGISTRY_DATA_DIR, REGISTRY_KEY_FILE, REGISTRY_POSTGRES_DSN)."""
+        """Flags win over environment (REGISTRY_DATA_DIR, REGISTRY_KEY_FILE,
+        REGISTRY_POSTGRES_DSN, REGISTRY_POSTGRES_SCHEMA)."""
         directory = Path(data_dir or os.environ.get("REGISTRY_DATA_DIR") or DEFAULT_DATA_DIR)
         keys = Path(key_file or os.environ.get("REGISTRY_KEY_FILE") or directory / "registry.key")
         dsn = postgres_dsn if postgres_dsn is not None else os.environ.get("REGISTRY_POSTGRES_DSN", "")
-        return cls(data_dir=directory, key_file=keys, postgres_dsn=dsn)
+        schema = postgres_schema or os.environ.get("REGISTRY_POSTGRES_SCHEMA") or "registry"
+        return cls(data_dir=directory, key_file=keys, postgres_dsn=dsn, postgres_schema=schema)

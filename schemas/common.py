@@ -75,8 +75,7 @@ def check_order(
         return
     if isinstance(start, dt.datetime) != isinstance(end, dt.datetime):
         return
-    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
-        if start.tzinfo is None or end.tzinfo is None:
-            return
+    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and (start.tzinfo is None or end.tzinfo is None):
+        return
     if end < start or (strict and end == start):
         yield FieldError(field=end_field, reason=f"must be after {start_field}")

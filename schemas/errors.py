@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 __all__ = [
+    "ConcurrentWrite",
     "Conflict",
     "FieldError",
     "Forbidden",
@@ -83,6 +84,13 @@ class Conflict(RegistryError):
     status = 409
     slug = "conflict"
     title = "Conflict"
+
+
+class ConcurrentWrite(Conflict):
+    """Another process committed a clashing row first; the same work, retried, sees it."""
+
+    slug = "concurrent-write"
+    title = "Concurrent write"
 
 
 class PayloadTooLarge(RegistryError):

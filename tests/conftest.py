@@ -6,6 +6,7 @@ and tests talk to it over HTTP on the loopback interface.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -24,11 +25,62 @@ from registry.runtime import Runtime, open_runtime
 from registry.settings import Settings
 
 REGISTRY = str(Path(sys.executable).parent / "registry")
+POSTGRES_DSN = os.environ.get(
+    "REGISTRY_TEST_PG_DSN",
+    f"host={os.environ.get('REGISTRY_TEST_PG_HOST', '127.0.0.1')} "
+    f"port={os.environ.get('REGISTRY_TEST_PG_PORT', '5432')} dbname=test user=postgres",
+)
+STORES = ["duckdb", "postgres"]
+_SCHEMAS: list[str] = []
+
+
+class Place(msgspec.Struct, frozen=True):
+    """Where a test's registry keeps its data: a data dir (key file, DuckDB file) and, for the
+    PostgreSQL store, a schema of its own in the test database."""
+
+    data_dir: Path
+    store: str
+
+    @property
+    def store_args(self) -> list[str]:
+        if self.store == "duckdb":
+            return []
+        schema = "t_" + hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
+        return ["--postgres", POSTGRES_DSN, "--postgres-schema", schema]
+
+    def settings(self) -> Settings:
+        args = self.store_args
+        return Settings.resolve(str(self.data_dir), None, args[1] if args else "", args[3] if args else None)
+
+
+def make_place(base: Path, store: str) -> Place:
+    place = Place(data_dir=base / "data", store=store)
+    _SCHEMAS.extend(place.store_args[3:])
+    return place
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_schemas() -> Iterator[None]:
+    """Leave the shared test database as it was found."""
+    yield
+    if not _SCHEMAS:
+        return
+    from registry.store.backends import PostgresServer, connect
+
+    con = connect(PostgresServer(dsn=POSTGRES_DSN, schema="public"))
+    for schema in sorted(set(_SCHEMAS)):
+        con.execute(f"CALL postgres_execute('store', 'DROP SCHEMA IF EXISTS {schema} CASCADE')")
+    con.close()
+
+
+@pytest.fixture(params=STORES)
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    return make_place(tmp_path, request.param)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.resolve(str(tmp_path / "data"))
+def settings(place: Place) -> Settings:
+    return place.settings()
 
 
 @pytest.fixture
@@ -38,9 +90,9 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt.close()
 
 
-def run_cli(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(place: Place, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [REGISTRY, "--data-dir", str(data_dir), *args],
+        [REGISTRY, "--data-dir", str(place.data_dir), *place.store_args, *args],
         capture_output=True,
         text=True,
         check=check,
@@ -57,8 +109,8 @@ def free_port() -> int:
 class Server:
     """A `registry serve` process; `restart` and `kill` act on the real process."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
+    def __init__(self, place: Place) -> None:
+        self.place = place
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -68,7 +120,15 @@ class Server:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [REGISTRY, "--data-dir", str(self.data_dir), "serve", "--port", str(self.port)],
+            [
+                REGISTRY,
+                "--data-dir",
+                str(self.place.data_dir),
+                *self.place.store_args,
+                "serve",
+                "--port",
+                f"{self.port}",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -104,18 +164,20 @@ class Employer(msgspec.Struct):
     api_key: str
 
 
-def create_employer(data_dir: Path, kvk: str, name: str) -> Employer:
-    out = run_cli(data_dir, "employer", "create", "--kvk", kvk, "--name", name)
+def create_employer(place: Place, kvk: str, name: str) -> Employer:
+    out = run_cli(place, "employer", "create", "--kvk", kvk, "--name", name)
     return msgspec.convert(json.loads(out.stdout), Employer)
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Employer, Employer]]:
-    """A server with two employers (created with the CLI before it starts)."""
-    data_dir = tmp_path_factory.mktemp("live") / "data"
-    first = create_employer(data_dir, "11111110", "Eerste Werkgever B.V.")
-    second = create_employer(data_dir, "22222220", "Tweede Werkgever B.V.")
-    server = Server(data_dir)
+@pytest.fixture(scope="module", params=STORES)
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Employer, Employer]]:
+    """A server with two employers (created with the CLI before it starts), on each store."""
+    place = make_place(tmp_path_factory.mktemp("live"), request.param)
+    first = create_employer(place, "11111110", "Eerste Werkgever B.V.")
+    second = create_employer(place, "22222220", "Tweede Werkgever B.V.")
+    server = Server(place)
     server.start()
     yield server, first, second
     server.stop()

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from registry.access import audit
 from registry.runtime import open_runtime
-from registry.settings import Settings
 from schemas.errors import IntegrityFailure
-from tests.conftest import Server, create_employer
+from tests.conftest import Place, Server, create_employer
 from tests.helpers import air_sample, new_worker
 
 
-def test_reads_and_refusals_are_logged_with_purpose_and_reason(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    mine = create_employer(data_dir, "12121210", "Lezer B.V.")
-    other = create_employer(data_dir, "13131310", "Nieuwsgierig B.V.")
-    server = Server(data_dir)
+def test_reads_and_refusals_are_logged_with_purpose_and_reason(place: Place) -> None:
+    mine = create_employer(place, "12121210", "Lezer B.V.")
+    other = create_employer(place, "13131310", "Nieuwsgierig B.V.")
+    server = Server(place)
     server.start()
     try:
         with server.client(mine.api_key) as client, server.client(other.api_key) as snoop:
@@ -28,7 +24,7 @@ def test_reads_and_refusals_are_logged_with_purpose_and_reason(tmp_path: Path) -
             assert snoop.get(f"/api/v1/measurements/{measurement}").status_code == 404
     finally:
         server.stop()
-    rt = open_runtime(Settings.resolve(str(data_dir)))
+    rt = open_runtime(place.settings())
     try:
         with rt.db.read() as tx:
             rows = tx.all(
@@ -60,10 +56,9 @@ def test_reads_and_refusals_are_logged_with_purpose_and_reason(tmp_path: Path) -
         rt.close()
 
 
-def test_editing_an_audit_entry_breaks_the_chain(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    employer = create_employer(data_dir, "14141410", "Knoeier B.V.")
-    server = Server(data_dir)
+def test_editing_an_audit_entry_breaks_the_chain(place: Place) -> None:
+    employer = create_employer(place, "14141410", "Knoeier B.V.")
+    server = Server(place)
     server.start()
     try:
         with server.client(employer.api_key) as client:
@@ -72,7 +67,7 @@ def test_editing_an_audit_entry_breaks_the_chain(tmp_path: Path) -> None:
                 client.get(f"/api/v1/workers/{worker}")
     finally:
         server.stop()
-    rt = open_runtime(Settings.resolve(str(data_dir)))
+    rt = open_runtime(place.settings())
     try:
         with rt.db.write() as tx:
             count = audit.verify_chain(tx)

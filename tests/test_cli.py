@@ -5,46 +5,44 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Server, create_employer, run_cli
+from tests.conftest import Place, Server, create_employer, make_place, run_cli
 from tests.helpers import new_worker
 
 
 def test_help_explains_every_command(tmp_path: Path) -> None:
-    out = run_cli(tmp_path, "--help").stdout
+    place = make_place(tmp_path, "duckdb")
+    out = run_cli(place, "--help").stdout
     for command in ("init", "serve", "employer", "apikey", "keys", "demo", "audit"):
         assert command in out
     assert (
-        "--data-dir" in run_cli(tmp_path, "serve", "--help").stdout
-        or "--demo" in run_cli(tmp_path, "serve", "--help").stdout
+        "--data-dir" in run_cli(place, "serve", "--help").stdout or "--demo" in run_cli(place, "serve", "--help").stdout
     )
 
 
 def test_init_creates_a_private_key_file_and_an_encrypted_store(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    out = run_cli(data_dir, "init").stdout
+    place = make_place(tmp_path, "duckdb")
+    out = run_cli(place, "init").stdout
     assert "key file" in out
-    assert (data_dir / "registry.key").stat().st_mode & 0o777 == 0o600
-    assert (data_dir / "registry.duckdb").exists()
+    assert (place.data_dir / "registry.key").stat().st_mode & 0o777 == 0o600
+    assert (place.data_dir / "registry.duckdb").exists()
 
 
-def test_employer_create_prints_one_json_object(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    employer = create_employer(data_dir, "55555550", "Json B.V.")
+def test_employer_create_prints_one_json_object(place: Place) -> None:
+    employer = create_employer(place, "55555550", "Json B.V.")
     assert employer.api_key.startswith("brk_") and employer.kvk == "55555550"
-    duplicate = run_cli(data_dir, "employer", "create", "--kvk", "55555550", "--name", "Again", check=False)
+    duplicate = run_cli(place, "employer", "create", "--kvk", "55555550", "--name", "Again", check=False)
     assert duplicate.returncode == 2 and "already registered" in duplicate.stderr
-    bad = run_cli(data_dir, "employer", "create", "--kvk", "123", "--name", "Short", check=False)
+    bad = run_cli(place, "employer", "create", "--kvk", "123", "--name", "Short", check=False)
     assert bad.returncode == 2 and "kvk" in bad.stderr
-    listed = [json.loads(line) for line in run_cli(data_dir, "employer", "list").stdout.splitlines()]
+    listed = [json.loads(line) for line in run_cli(place, "employer", "list").stdout.splitlines()]
     assert [e["kvk"] for e in listed] == ["55555550"]
 
 
-def test_a_revoked_key_is_refused_and_a_new_one_works(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    employer = create_employer(data_dir, "66666660", "Sleutel B.V.")
-    fresh = json.loads(run_cli(data_dir, "apikey", "create", "--kvk", "66666660").stdout)
-    run_cli(data_dir, "apikey", "revoke", employer.key_id)
-    server = Server(data_dir)
+def test_a_revoked_key_is_refused_and_a_new_one_works(place: Place) -> None:
+    employer = create_employer(place, "66666660", "Sleutel B.V.")
+    fresh = json.loads(run_cli(place, "apikey", "create", "--kvk", "66666660").stdout)
+    run_cli(place, "apikey", "revoke", employer.key_id)
+    server = Server(place)
     server.start()
     try:
         with server.client(employer.api_key) as old:
@@ -56,17 +54,16 @@ def test_a_revoked_key_is_refused_and_a_new_one_works(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_key_rotation_keeps_data_readable(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    employer = create_employer(data_dir, "77777770", "Rotatie B.V.")
-    server = Server(data_dir)
+def test_key_rotation_keeps_data_readable(place: Place) -> None:
+    employer = create_employer(place, "77777770", "Rotatie B.V.")
+    server = Server(place)
     server.start()
     with server.client(employer.api_key) as client:
         worker = new_worker(client)
     server.stop()
-    before = json.loads((data_dir / "registry.key").read_text())
-    assert "re-wrapped 1 worker keys" in run_cli(data_dir, "keys", "rotate").stdout
-    after = json.loads((data_dir / "registry.key").read_text())
+    before = json.loads((place.data_dir / "registry.key").read_text())
+    assert "re-wrapped 1 worker keys" in run_cli(place, "keys", "rotate").stdout
+    after = json.loads((place.data_dir / "registry.key").read_text())
     assert after["active_kek"] != before["active_kek"] and list(after["keks"]) == [after["active_kek"]]
     server.start()
     try:
@@ -77,9 +74,8 @@ def test_key_rotation_keeps_data_readable(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_demo_data_loads_once(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    lines = run_cli(data_dir, "demo").stdout.splitlines()
+def test_demo_data_loads_once(place: Place) -> None:
+    lines = run_cli(place, "demo").stdout.splitlines()
     assert len(lines) == 5 and all("brk_" in line for line in lines)
-    assert "already present" in run_cli(data_dir, "demo").stdout
-    assert "audit log intact" in run_cli(data_dir, "audit", "verify").stdout
+    assert "already present" in run_cli(place, "demo").stdout
+    assert "audit log intact" in run_cli(place, "audit", "verify").stdout

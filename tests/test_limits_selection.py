@@ -134,9 +134,7 @@ def test_other_employers_do_not_see_a_company_limit() -> None:
 
 
 def test_asbestos_fibres_per_m3_expressed_per_cm3() -> None:
-    applicable = limits_in_force(
-        reference(), cas="1332-21-4", on=dt.date(2020, 1, 1), limit_type="TWA8h", unit="f/cm3"
-    )
+    applicable = limits_in_force(reference(), cas="1332-21-4", on=dt.date(2020, 1, 1), limit_type="TWA8h", unit="f/cm3")
     assert applicable.binding is not None
     # NL 2000 fibres/m3 = 2000 / 1e6 f/cm3 = 0.002 f/cm3; EU 0.1 f/cm3 is less strict.
     assert (applicable.binding.limit.value, applicable.binding.limit.unit) == (2000.0, "f/m3")
@@ -145,9 +143,7 @@ def test_asbestos_fibres_per_m3_expressed_per_cm3() -> None:
     # Chrysotile (2014) and amphibole (2017) rows share the CAS: the later row wins, flagged.
     assert applicable.binding.limit.substance_name == "Asbest - amfibool"
     assert LimitFlag.OVERLAP in applicable.binding.flags
-    assert [o.substance_name for o in applicable.binding.overlapping] == [
-        "Asbest - chrysotiel (serpentijn)"
-    ]
+    assert [o.substance_name for o in applicable.binding.overlapping] == ["Asbest - chrysotiel (serpentijn)"]
 
 
 def test_same_start_overlap_takes_the_strictest_and_flags_it() -> None:
@@ -167,9 +163,7 @@ def test_same_start_overlap_takes_the_strictest_and_flags_it() -> None:
 
 def test_overlap_takes_the_latest_start() -> None:
     # SER: epichloorhydrine 1.9 mg/m3 2007-01-01..2010-05-04 and 0.19 from 2007-07-01.
-    applicable = limits_in_force(
-        reference(), cas="106-89-8", on=dt.date(2008, 1, 1), limit_type="TWA8h", unit="mg/m3"
-    )
+    applicable = limits_in_force(reference(), cas="106-89-8", on=dt.date(2008, 1, 1), limit_type="TWA8h", unit="mg/m3")
     assert applicable.binding is not None
     assert applicable.binding.value == 0.19
     assert [o.value for o in applicable.binding.overlapping] == [1.9]
@@ -228,16 +222,12 @@ def test_population_specific_level_is_informative_and_only_for_that_group() -> N
 
     women = lead_blv("Women of childbearing age")
     assert women.binding is not None and women.binding.value == 30.0
-    assert [(a.value, a.limit.population) for a in women.informative] == [
-        (4.5, "women of childbearing age")
-    ]
+    assert [(a.value, a.limit.population) for a in women.informative] == [(4.5, "women of childbearing age")]
     assert lead_blv(None).informative == ()
 
 
 def test_indicative_values_do_not_bind() -> None:
-    applicable = limits_in_force(
-        reference(), cas="62-53-3", on=dt.date(2022, 1, 1), limit_type="TWA8h", unit="mg/m3"
-    )
+    applicable = limits_in_force(reference(), cas="62-53-3", on=dt.date(2022, 1, 1), limit_type="TWA8h", unit="mg/m3")
     assert applicable.binding is None
     assert [a.value for a in applicable.informative] == [7.74]
 

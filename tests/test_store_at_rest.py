@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from registry.store.backends import DuckDBFile, connect
-from tests.conftest import Server, create_employer, run_cli
+from tests.conftest import Place, Server, create_employer, make_place, run_cli
 from tests.helpers import air_sample
 
 SECRETS = {
@@ -55,9 +55,10 @@ def _populate(server: Server, api_key: str) -> str:
 
 
 def test_no_identifier_or_medical_value_on_disk(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    employer = create_employer(data_dir, "33333330", "Schijf B.V.")
-    server = Server(data_dir)
+    place = make_place(tmp_path, "duckdb")
+    data_dir = place.data_dir
+    employer = create_employer(place, "33333330", "Schijf B.V.")
+    server = Server(place)
     server.start()
     try:
         _populate(server, employer.api_key)
@@ -80,28 +81,27 @@ def test_no_identifier_or_medical_value_on_disk(tmp_path: Path) -> None:
 
 
 def test_the_file_does_not_open_without_the_right_key(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    run_cli(data_dir, "init")
+    place = make_place(tmp_path, "duckdb")
+    data_dir = place.data_dir
+    run_cli(place, "init")
     with pytest.raises(duckdb.Error):
         duckdb.connect(str(data_dir / "registry.duckdb")).execute("SELECT 1 FROM workers")
     with pytest.raises(duckdb.Error):
         connect(DuckDBFile(path=data_dir / "registry.duckdb", encryption_key_hex="00" * 32))
 
 
-def test_a_lost_key_file_is_not_silently_replaced(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    run_cli(data_dir, "init")
-    (data_dir / "registry.key").rename(tmp_path / "elsewhere.key")
-    refused = run_cli(data_dir, "employer", "list", check=False)
+def test_a_lost_key_file_is_not_silently_replaced(place: Place, tmp_path: Path) -> None:
+    run_cli(place, "init")
+    (place.data_dir / "registry.key").rename(tmp_path / "elsewhere.key")
+    refused = run_cli(place, "employer", "list", check=False)
     assert refused.returncode == 2 and "refusing to create a new key" in refused.stderr
-    moved = run_cli(data_dir, "--key-file", str(tmp_path / "elsewhere.key"), "employer", "list", check=False)
+    moved = run_cli(place, "--key-file", str(tmp_path / "elsewhere.key"), "employer", "list", check=False)
     assert moved.returncode == 0, moved.stderr
 
 
-def test_an_acknowledged_write_survives_a_crash(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    employer = create_employer(data_dir, "44444440", "Stroomstoring B.V.")
-    server = Server(data_dir)
+def test_an_acknowledged_write_survives_a_crash(place: Place) -> None:
+    employer = create_employer(place, "44444440", "Stroomstoring B.V.")
+    server = Server(place)
     server.start()
     measurement_id = _populate(server, employer.api_key)
     server.stop(signal.SIGKILL)  # no checkpoint, no clean shutdown

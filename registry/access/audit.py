@@ -1,7 +1,9 @@
 """The access log: append-only, hash-chained, no personal data in the clear.
 
 entry_hash = SHA-256(prev_hash | canonical JSON of the entry), so removing or editing
-any entry breaks every later hash; `verify_chain` finds the first broken link.
+any entry breaks every later hash; `verify_chain` finds the first broken link. Each process
+that writes (one embedded server, or each of several API processes on PostgreSQL) keeps its
+own chain, a stream, so no two processes ever race for the same next link.
 """
 
 from __future__ import annotations
@@ -34,29 +36,31 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Hashed(msgspec.Struct, frozen=True):
+    stream: str
     seq: int
     occurred_at: str
     entry: AuditEntry
 
 
 _COLUMNS = (
-    "seq, occurred_at, actor_type, actor_id, action, resource_type, resource_id, "
+    "stream, seq, occurred_at, actor_type, actor_id, action, resource_type, resource_id, "
     "subject_worker_id, purpose, outcome, reason, prev_hash, entry_hash"
 )
 
 
 def append(tx: Tx, entries: Sequence[AuditEntry]) -> None:
-    """Append entries in order inside the caller's transaction."""
+    """Append entries, in order, to this process's stream inside the caller's transaction."""
     if not entries:
         return
-    head = tx.one("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    writer = tx.writer
+    seq, prev = tx.audit_head or writer.audit_head or (0, GENESIS)
     now = dt.datetime.now(dt.UTC)
     columns: dict[str, list[object]] = {name.strip(): [] for name in _COLUMNS.split(",")}
     for entry in entries:
         seq += 1
-        digest = _digest(prev, seq, now, entry)
+        digest = _digest(prev, writer.id, seq, now, entry)
         for name, value in (
+            ("stream", writer.id),
             ("seq", seq),
             ("occurred_at", now),
             ("actor_type", entry.actor_type),
@@ -64,10 +68,7 @@ def append(tx: Tx, entries: Sequence[AuditEntry]) -> None:
             ("action", entry.action),
             ("resource_type", entry.resource_type),
             ("resource_id", entry.resource_id),
-            (
-                "subject_worker_id",
-                str(entry.subject_worker_id) if entry.subject_worker_id else None,
-            ),
+            ("subject_worker_id", str(entry.subject_worker_id) if entry.subject_worker_id else None),
             ("purpose", entry.purpose),
             ("outcome", entry.outcome),
             ("reason", entry.reason),
@@ -77,29 +78,29 @@ def append(tx: Tx, entries: Sequence[AuditEntry]) -> None:
             columns[name].append(value)
         prev = digest
     tx.insert_columns("audit_log", columns)
+    first_append = tx.audit_head is None
+    tx.audit_head = (seq, prev)
+
+    def advance() -> None:
+        writer.audit_head = tx.audit_head
+
+    if first_append:
+        tx.after_commit(advance)
 
 
 def verify_chain(tx: Tx) -> int:
-    """Check every link; returns the number of entries, raises IntegrityFailure at a break."""
-    prev = GENESIS
+    """Check every link of every stream; returns the number of entries, raises
+    IntegrityFailure at the first break."""
     count = 0
-    rows = tx.all(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq")
-    for expected_seq, row in enumerate(rows, start=1):
-        (
-            seq,
-            occurred_at,
-            actor_type,
-            actor_id,
-            action,
-            rtype,
-            rid,
-            subject,
-            purpose,
-            outcome,
-            reason,
-            p,
-            h,
-        ) = row
+    rows = tx.all(f"SELECT {_COLUMNS} FROM audit_log ORDER BY stream, seq")
+    stream, prev, expected_seq = None, GENESIS, 0
+    for row in rows:
+        (name, seq, occurred_at, actor_type, actor_id, action, rtype, rid, subject, purpose, outcome, reason, p, h) = (
+            row
+        )
+        if name != stream:
+            stream, prev, expected_seq = name, GENESIS, 0
+        expected_seq += 1
         entry = AuditEntry(
             actor_type=actor_type,
             actor_id=actor_id,
@@ -111,13 +112,13 @@ def verify_chain(tx: Tx) -> int:
             outcome=outcome,
             reason=reason,
         )
-        if seq != expected_seq or p != prev or h != _digest(prev, seq, occurred_at, entry):
-            raise IntegrityFailure(f"audit log broken at entry {seq}")
+        if seq != expected_seq or p != prev or h != _digest(prev, name, seq, occurred_at, entry):
+            raise IntegrityFailure(f"audit log broken at entry {seq} of stream {name}")
         prev = h
         count += 1
     return count
 
 
-def _digest(prev: str, seq: int, occurred_at: dt.datetime, entry: AuditEntry) -> str:
-    body = msgspec.json.encode(_Hashed(seq=seq, occurred_at=occurred_at.isoformat(), entry=entry))
+def _digest(prev: str, stream: str, seq: int, occurred_at: dt.datetime, entry: AuditEntry) -> str:
+    body = msgspec.json.encode(_Hashed(stream=stream, seq=seq, occurred_at=occurred_at.isoformat(), entry=entry))
     return hashlib.sha256(prev.encode("ascii") + b"|" + body).hexdigest()

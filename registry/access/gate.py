@@ -8,17 +8,23 @@ or, for a refusal that aborted it, by `audited` in a transaction of their own.
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from registry.access.actors import Actor, Purpose
 from registry.access.audit import AuditEntry, append
 from registry.access.policy import Action, Decision, Record, decide
 from registry.store.database import Database, Tx
-from schemas.errors import Forbidden, NotFound
+from schemas.errors import ConcurrentWrite, Forbidden, NotFound
 
 __all__ = ["Gate", "audited"]
+
+T = TypeVar("T")
+_WRITE_ATTEMPTS = 20
 
 
 class Gate:
@@ -58,8 +64,31 @@ class Gate:
             self._note(Action.LIST, Record(type=record_type, subject_worker_id=subject), decision)
 
     def flush(self, tx: Tx) -> None:
+        """Append what was noted to the audit log, in the caller's transaction."""
         append(tx, self._pending)
         self._pending.clear()
+
+    def write(self, db: Database, work: Callable[[Tx], T]) -> T:
+        """Run `work` and append its audit entries in one write transaction.
+
+        On PostgreSQL two API processes may race for the same row (the audit chain's next
+        entry, an idempotency key); the loser's transaction is rolled back and run again on a
+        fresh snapshot, where it sees the winner's row. Entries noted during a failed attempt
+        are dropped with it.
+        """
+        for attempt in range(_WRITE_ATTEMPTS):
+            before = len(self._pending)
+            try:
+                with db.write() as tx:
+                    result = work(tx)
+                    self.flush(tx)
+                return result
+            except ConcurrentWrite:
+                del self._pending[before:]
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.002, 0.02) * (attempt + 1))  # noqa: S311 (jitter, not secrecy)
+        raise AssertionError("unreachable")
 
     def _note(self, action: Action, record: Record, decision: Decision) -> None:
         self._pending.append(
@@ -85,5 +114,4 @@ def audited(db: Database, actor: Actor, purpose: Purpose) -> Iterator[Gate]:
         yield gate
     finally:
         if gate._pending:
-            with db.write() as tx:
-                gate.flush(tx)
+            gate.write(db, lambda tx: None)

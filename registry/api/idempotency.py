@@ -47,21 +47,22 @@ def create_once(
     if key is not None and not 0 < len(key) <= _MAX_KEY:
         raise InvalidInput([FieldError(field=f"header:{IDEMPOTENCY_HEADER}", reason=f"1 to {_MAX_KEY} characters")])
     fingerprint = _fingerprint(request)
+
+    def once(tx: Tx) -> Response[T]:
+        previous = find_outcome(tx, employer_id, key) if key else None
+        if previous is not None:
+            if previous.request_hash != fingerprint:
+                raise Conflict(f"{IDEMPOTENCY_HEADER} {key!r} was used for a different request")
+            body = replay(tx, gate, previous.resource_ids)
+            return Response(body, status_code=previous.status_code, headers={"Idempotent-Replayed": "true"})
+        body, ids, status = create(tx, gate)
+        if key:
+            save_outcome(tx, employer_id, key, StoredOutcome(fingerprint, status, resource_type, ids))
+        return Response(body, status_code=status)
+
     with audited(runtime.db, actor, purpose) as gate:
         employer_id = gate.employer_id()
-        with runtime.db.write() as tx:
-            previous = find_outcome(tx, employer_id, key) if key else None
-            if previous is not None:
-                if previous.request_hash != fingerprint:
-                    raise Conflict(f"{IDEMPOTENCY_HEADER} {key!r} was used for a different request")
-                body = replay(tx, gate, previous.resource_ids)
-                gate.flush(tx)
-                return Response(body, status_code=previous.status_code, headers={"Idempotent-Replayed": "true"})
-            body, ids, status = create(tx, gate)
-            if key:
-                save_outcome(tx, employer_id, key, StoredOutcome(fingerprint, status, resource_type, ids))
-            gate.flush(tx)
-        return Response(body, status_code=status)
+        return gate.write(runtime.db, once)
 
 
 def _fingerprint(request: Request[Any, Any, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import importlib
+import re
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,7 @@ import msgspec
 __all__ = ["DuckDBFile", "PostgresServer", "StoreLocation", "connect"]
 
 STORE_CATALOG = "store"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 class DuckDBFile(msgspec.Struct, frozen=True):
@@ -28,9 +30,14 @@ class DuckDBFile(msgspec.Struct, frozen=True):
 
 
 class PostgresServer(msgspec.Struct, frozen=True):
-    """A PostgreSQL database (libpq connection string), for several API processes at once."""
+    """A PostgreSQL database (libpq connection string), for several API processes at once.
+
+    The registry's tables live in their own schema. Encryption at rest of this store is the
+    database server's (disk encryption); identifiers and medical values are ciphertexts anyway.
+    """
 
     dsn: str
+    schema: str = "registry"
 
 
 StoreLocation = DuckDBFile | PostgresServer
@@ -55,8 +62,11 @@ def connect(location: StoreLocation) -> duckdb.DuckDBPyConnection:
             f"(ENCRYPTION_KEY '{location.encryption_key_hex}', ENCRYPTION_CIPHER 'GCM')"
         )
     else:
+        if not _IDENTIFIER.fullmatch(location.schema):
+            raise ValueError(f"PostgreSQL schema name {location.schema!r}: letters, digits and _ only")
         _load_extension(con, "duckdb_extension_postgres_scanner")
-        con.execute(f"ATTACH '{_quote(location.dsn)}' AS {STORE_CATALOG} (TYPE postgres)")
+        con.execute(f"ATTACH '{_quote(location.dsn)}' AS {STORE_CATALOG} (TYPE postgres, SCHEMA '{location.schema}')")
+        con.execute(f"CALL postgres_execute('{STORE_CATALOG}', 'CREATE SCHEMA IF NOT EXISTS {location.schema}')")
     # DuckDB 1.5.5 returns no rows for `uuid_col IN (SELECT ...)` once the column is
     # checkpointed with min/max statistics: the join-filter pushdown compares UUID bounds
     # wrongly (found by tests/test_cli.py::test_key_rotation_keeps_data_readable). Keep it off.

@@ -172,10 +172,12 @@ CREATE TABLE idempotency_keys (
 );
 
 -- Who did what with whose data, for which purpose, with what outcome (NEN 7513 style).
--- Hash-chained: entry_hash = sha256(prev_hash || canonical entry). No personal data in
+-- Hash-chained: entry_hash = sha256(prev_hash || canonical entry). Each API process writes
+-- its own chain (stream), so processes never race for the next link. No personal data in
 -- the clear: the subject is the worker's pseudonymous id.
 CREATE TABLE audit_log (
-    seq BIGINT PRIMARY KEY,
+    stream VARCHAR NOT NULL,
+    seq BIGINT NOT NULL,
     occurred_at TIMESTAMP NOT NULL,
     actor_type VARCHAR NOT NULL,
     actor_id VARCHAR NOT NULL,
@@ -187,6 +189,7 @@ CREATE TABLE audit_log (
     outcome VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,
     prev_hash VARCHAR NOT NULL,
-    entry_hash VARCHAR NOT NULL
+    entry_hash VARCHAR NOT NULL,
+    PRIMARY KEY (stream, seq)
 );
 CREATE INDEX audit_subject ON audit_log (subject_worker_id);
