@@ -38,15 +38,10 @@ from typing import Final, Literal, cast
 import msgspec
 
 from analytics.exposure import Measured
-from schemas.limits import (
-    FieldError,
-    Jurisdiction,
-    LimitType,
-    LimitValidationError,
-    LimitValue,
-    dimensions_for,
-)
+from schemas.errors import FieldError, InvalidInput
+from schemas.limits import Jurisdiction, LimitType, LimitValue, dimensions_for
 from schemas.units import Dimension, UnitError, canonical_unit, convert, dimension_of
+from schemas.validation import check
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -144,23 +139,15 @@ def _import(text: str, *, adapt: Callable[[dict[str, str]], dict[str, str]] | No
             if isinstance(outcome, LimitValue):
                 accepted.append(outcome)
             else:
-                rejected += [
-                    RejectedRow(line=line, field=e.field, reason=e.reason) for e in outcome
-                ]
+                rejected += [RejectedRow(line=line, field=e.field, reason=e.reason) for e in outcome]
         line = reader.line_num + 1
     return LimitImport(accepted=accepted, rejected=rejected)
 
 
 def _header_errors(header: list[str]) -> list[RejectedRow]:
     known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    problems = [
-        (name, "required column missing") for name in REQUIRED_COLUMNS if name not in header
-    ]
-    problems += [
-        (name, f"unknown column; known columns: {', '.join(known)}")
-        for name in header
-        if name not in known
-    ]
+    problems = [(name, "required column missing") for name in REQUIRED_COLUMNS if name not in header]
+    problems += [(name, f"unknown column; known columns: {', '.join(known)}") for name in header if name not in known]
     problems += [(name, "column appears twice") for name in set(header) if header.count(name) > 1]
     return [RejectedRow(line=1, field=name, reason=reason) for name, reason in problems]
 
@@ -169,14 +156,14 @@ def _import_record(
     header: list[str],
     cells: list[str],
     adapt: Callable[[dict[str, str]], dict[str, str]] | None,
-) -> LimitValue | tuple[FieldError, ...]:
+) -> LimitValue | list[FieldError]:
     if len(cells) != len(header):
         reason = f"has {len(cells)} fields, the header has {len(header)}"
-        return (FieldError(field="row", reason=reason),)
+        return [FieldError(field="row", reason=reason)]
     raw = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
     try:
         return _RowReader(adapt(raw) if adapt else raw).limit()
-    except LimitValidationError as exc:
+    except InvalidInput as exc:
         return exc.errors
 
 
@@ -200,30 +187,32 @@ class _RowReader:
     def limit(self) -> LimitValue:
         unit, analyte, matrix = self._unit()
         try:
-            limit = LimitValue(
-                substance_name=self.raw["substance_name"],
-                cas=self._optional("cas"),
-                ec=self._optional("ec"),
-                # Literal fields are checked by LimitValue's own validation.
-                jurisdiction=cast(Jurisdiction, self.raw["jurisdiction"]),
-                limit_type=cast(LimitType, self.raw["limit_type"]),
-                value=self._number("value"),
-                unit=unit,
-                valid_from=self._date("valid_from"),
-                valid_to=self._date("valid_to"),
-                notation=self.raw.get("notation", ""),
-                population=self._optional("population"),
-                matrix=matrix,
-                analyte=analyte,
-                owner_employer_id=self._optional("owner_employer_id"),
-                source_citation=self.raw["source_citation"],
+            limit = check(
+                LimitValue(
+                    substance_name=self.raw["substance_name"],
+                    cas=self._optional("cas"),
+                    ec=self._optional("ec"),
+                    # Literal fields are checked by LimitValue.problems().
+                    jurisdiction=cast(Jurisdiction, self.raw["jurisdiction"]),
+                    limit_type=cast(LimitType, self.raw["limit_type"]),
+                    value=self._number("value"),
+                    unit=unit,
+                    valid_from=self._date("valid_from"),
+                    valid_to=self._date("valid_to"),
+                    notation=self.raw.get("notation", ""),
+                    population=self._optional("population"),
+                    matrix=matrix,
+                    analyte=analyte,
+                    owner_employer_id=self._optional("owner_employer_id"),
+                    source_citation=self.raw["source_citation"],
+                )
             )
-        except LimitValidationError as exc:
+        except InvalidInput as exc:
             reported = {e.field for e in self.errors}
             new = [e for e in exc.errors if e.field not in reported]
-            raise LimitValidationError(self.errors + new) from None
+            raise InvalidInput(self.errors + new) from None
         if self.errors:
-            raise LimitValidationError(self.errors)
+            raise InvalidInput(self.errors)
         return limit
 
     def _fail(self, field: str, reason: str) -> None:
@@ -399,12 +388,9 @@ class _Query(msgspec.Struct, frozen=True, kw_only=True):
             and normalise_name(limit.substance_name) == self.name
         )
         for_group = limit.population is None or (
-            self.population is not None
-            and normalise_name(limit.population) == normalise_name(self.population)
+            self.population is not None and normalise_name(limit.population) == normalise_name(self.population)
         )
-        for_employer = (
-            limit.jurisdiction != "company" or limit.owner_employer_id == self.employer_id
-        )
+        for_employer = limit.jurisdiction != "company" or limit.owner_employer_id == self.employer_id
         return (same_cas or same_name) and for_group and for_employer
 
 
@@ -480,16 +466,11 @@ def _start(limit: LimitValue) -> dt.date:
 
 def _without_unit_twins(rows: list[LimitValue]) -> list[LimitValue]:
     """Drop a ppm row that restates an mg/m3 row of the same interval (EU lists give both)."""
-    mass_intervals = {
-        (r.valid_from, r.valid_to)
-        for r in rows
-        if dimension_of(r.unit) is Dimension.MASS_CONCENTRATION
-    }
+    mass_intervals = {(r.valid_from, r.valid_to) for r in rows if dimension_of(r.unit) is Dimension.MASS_CONCENTRATION}
     return [
         r
         for r in rows
-        if dimension_of(r.unit) is not Dimension.VOLUME_FRACTION
-        or (r.valid_from, r.valid_to) not in mass_intervals
+        if dimension_of(r.unit) is not Dimension.VOLUME_FRACTION or (r.valid_from, r.valid_to) not in mass_intervals
     ]
 
 

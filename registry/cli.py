@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 import msgspec
@@ -102,6 +103,31 @@ def cmd_keys_rotate(rt: Runtime, args: argparse.Namespace) -> None:
     print(f"re-wrapped {moved} worker keys under {new_ring.active_kek_id}; retired key-encryption keys removed")
 
 
+def cmd_limits_import(rt: Runtime, args: argparse.Namespace) -> None:
+    from registry.services.limits import import_limits
+
+    path = Path(args.file)
+    report, batch = import_limits(rt.db, path.read_text(encoding="utf-8"), path.name)
+    for row in report.rejected:
+        print(f"{path.name}:{row.line}: {row.field}: {row.reason}", file=sys.stderr)
+    if batch is None:
+        raise SystemExit(f"registry: nothing imported ({len(report.rejected)} rejected row(s)); fix them and retry")
+    print(f"imported {len(report.accepted)} limit values as batch {batch}")
+
+
+def cmd_report(rt: Runtime, args: argparse.Namespace) -> None:
+    from analytics.compliance import compliance_report
+    from registry.services.compliance import load_inputs
+
+    with rt.db.read() as tx:
+        employer = org_table.employer_by_kvk(tx, normalise_kvk(args.kvk)) if args.kvk else None
+        if args.kvk and employer is None:
+            raise SystemExit(f"registry: no employer with KvK number {args.kvk}")
+        data = load_inputs(tx, str(employer.id) if employer else None)
+    for row in compliance_report(data.indices, data.names, bayesian=not args.no_bayesian):
+        _print_json(row)
+
+
 def cmd_demo(rt: Runtime, args: argparse.Namespace) -> None:
     from registry.demo import load_demo
 
@@ -176,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("rotate", help="new key-encryption key; re-wrap every worker key").set_defaults(run=cmd_keys_rotate)
 
     sub.add_parser("demo", help="load demo data into the store").set_defaults(run=cmd_demo)
+
+    limits = sub.add_parser("limits", help="limit values (grenswaarden)").add_subparsers(dest="action", required=True)
+    limits_import = limits.add_parser("import", help="import an official list (CSV, all rows valid or nothing)")
+    limits_import.add_argument("file", help="CSV with the columns of analytics/reference/oel_reference.csv")
+    limits_import.set_defaults(run=cmd_limits_import)
+
+    report = sub.add_parser("report", help="EN 689 compliance per SEG and substance, one JSON object per line")
+    report.add_argument("--kvk", help="only this employer")
+    report.add_argument("--no-bayesian", action="store_true", help="skip the Bayesian estimates")
+    report.set_defaults(run=cmd_report)
     synth = sub.add_parser("synth", help="add synthetic employers, workers and measurements (tests, benchmarks)")
     synth.add_argument("--measurements", type=int, required=True, help="how many, e.g. 1000000; the rest scales along")
     synth.add_argument("--seed", type=int, default=1, help="same seed, same data (each seed loads once per store)")

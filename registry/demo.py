@@ -80,7 +80,7 @@ _PLANS = [
         city="Apeldoorn",
         segs=[
             ("Zagerij", "zagen en schaven van eiken", "Hardwood dust", 0.9, "mg/m3"),
-            ("Lakstraat", "spuiten van lak", "108-88-3", 35.0, "mg/m3"),
+            ("Lakstraat", "spuiten van lak", "108-88-3", 9.0, "mg/m3"),
         ],
     ),
     _Plan(
@@ -225,7 +225,7 @@ def _air_samples(rng, seg_id, site_id, members, substance, substance_ids, gm, un
         day = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 6 * 365))
         start = dt.datetime(day.year, day.month, day.day, 7, 30, tzinfo=dt.UTC)
         value = gm * rng.lognormvariate(0, 0.79)
-        lod = gm * 0.15
+        lod = gm * 0.3
         below = value < lod
         items.append(
             MeasurementIn(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from crypto import Vault, create_keyring, load_keyring, save_keyring
+from registry.services.limits import load_reference_limits_once
 from registry.services.substances import load_reference_substances
 from registry.settings import Settings
 from registry.store import Database, DuckDBFile, PostgresServer, StoreLocation, migrate
@@ -36,6 +37,7 @@ def open_runtime(settings: Settings) -> Runtime:
     try:
         migrate(db)
         load_reference_substances(db)
+        load_reference_limits_once(db)
     except BaseException:
         db.close()
         raise

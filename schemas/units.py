@@ -12,9 +12,12 @@ import enum
 from typing import Final
 
 __all__ = [
+    "AIR_DIMENSIONS",
+    "BIOLOGICAL_DIMENSIONS",
     "MOLAR_VOLUME_L_PER_MOL",
     "Dimension",
     "UnitError",
+    "canonical_unit",
     "convert",
     "dimension_of",
     "is_known_unit",
@@ -33,6 +36,19 @@ class Dimension(enum.StrEnum):
     BIOLOGICAL_MASS_PER_VOLUME = "biological_mass_per_volume"  # blood/urine: ug/L
     BIOLOGICAL_MOLAR = "biological_molar"  # blood/urine: umol/L
     BIOLOGICAL_PER_CREATININE = "biological_per_creatinine"  # urine: ug/g creatinine
+
+
+# Where a value is measured: in workplace air, or in blood or urine (biological monitoring).
+AIR_DIMENSIONS: Final = frozenset(
+    {Dimension.MASS_CONCENTRATION, Dimension.VOLUME_FRACTION, Dimension.FIBRE_CONCENTRATION}
+)
+BIOLOGICAL_DIMENSIONS: Final = frozenset(
+    {
+        Dimension.BIOLOGICAL_MASS_PER_VOLUME,
+        Dimension.BIOLOGICAL_MOLAR,
+        Dimension.BIOLOGICAL_PER_CREATININE,
+    }
+)
 
 
 # Molar volume of an ideal gas at 20 degC and 101.325 kPa: R*T/p = 8.314462618*293.15/101.325
@@ -80,6 +96,7 @@ _ALIASES: Final[dict[str, str]] = {
     "µg/100ml": "ug/100mL",
     "µg/100 ml": "ug/100mL",
     "ug/100ml": "ug/100mL",
+    "ug/100 ml": "ug/100mL",
     "µg/dl": "ug/dL",
     "ug/dl": "ug/dL",
     "µmol/l": "umol/L",
@@ -88,7 +105,6 @@ _ALIASES: Final[dict[str, str]] = {
     "nmol/l": "nmol/L",
     "mmol/l": "mmol/L",
     "µg/g creatinine": "ug/g creatinine",
-    "µg/g creatinine ": "ug/g creatinine",
 }
 
 

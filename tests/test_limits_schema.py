@@ -1,4 +1,4 @@
-"""LimitValue validation: every rule reports the field it concerns."""
+"""LimitValue validation: every rule reports the field it concerns (schemas.validation)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from schemas.limits import LimitValidationError, LimitValue, is_valid_cas, is_valid_ec
+from schemas.errors import InvalidInput
+from schemas.limits import LimitValue
+from schemas.validation import check, parse
 
 BENZENE_NL: dict[str, Any] = {
     "substance_name": "Benzeen",
@@ -25,13 +27,13 @@ BENZENE_NL: dict[str, Any] = {
 
 
 def errors_of(**changes: Any) -> dict[str, str]:
-    with pytest.raises(LimitValidationError) as caught:
-        LimitValue(**{**BENZENE_NL, **changes})
+    with pytest.raises(InvalidInput) as caught:
+        check(LimitValue(**{**BENZENE_NL, **changes}))
     return {e.field: e.reason for e in caught.value.errors}
 
 
 def test_valid_limit_is_built() -> None:
-    limit = LimitValue(**BENZENE_NL)
+    limit = check(LimitValue(**BENZENE_NL))
     assert limit.value == 0.7
     assert limit.valid_to is None
 
@@ -81,7 +83,7 @@ def test_air_limit_has_no_matrix() -> None:
 
 def test_company_limit_needs_its_employer() -> None:
     assert set(errors_of(jurisdiction="company")) == {"owner_employer_id"}
-    LimitValue(**{**BENZENE_NL, "jurisdiction": "company", "owner_employer_id": "12345678"})
+    check(LimitValue(**{**BENZENE_NL, "jurisdiction": "company", "owner_employer_id": "12345678"}))
 
 
 def test_only_company_limits_have_an_employer() -> None:
@@ -92,7 +94,7 @@ def test_citation_is_required() -> None:
     assert set(errors_of(source_citation="  ")) == {"source_citation"}
 
 
-def test_literal_fields_are_checked_on_construction() -> None:
+def test_literal_fields_are_checked() -> None:
     errors = errors_of(jurisdiction="EU", limit_type="TWA")
     assert set(errors) == {"jurisdiction", "limit_type"}
 
@@ -105,12 +107,15 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_check_digits() -> None:
     # CAS 71-43-2: 3*1 + 4*2 + 1*3 + 7*4 = 42 -> 2.
     # EC 200-753-7: 2*1 + 0 + 0 + 7*4 + 5*5 + 3*6 = 73 -> 73 mod 11 = 7.
-    assert is_valid_cas("71-43-2")
-    assert is_valid_cas("7732-18-5")
-    assert not is_valid_cas("71-43-3")
-    assert not is_valid_cas("71432")
-    assert is_valid_ec("200-753-7")
-    assert not is_valid_ec("200-753-8")
+    # The rules are those of schemas.identifiers; LimitValue reports them per field.
+    check(LimitValue(**{**BENZENE_NL, "cas": "7732-18-5"}))
+    assert "check digit" in errors_of(cas="71-43-3")["cas"]
+    assert set(errors_of(cas="71432")) == {"cas"}
+    assert "check digit" in errors_of(ec="200-753-8")["ec"]
+
+
+def test_identifiers_are_stored_in_canonical_spelling() -> None:
+    assert "'71-43-2'" in errors_of(cas=" 071-43-2")["cas"]
 
 
 def test_interval_is_half_open() -> None:
@@ -132,3 +137,14 @@ def test_decoding_json_runs_the_same_validation() -> None:
     bad = good.replace(b'"value":0.7', b'"value":-0.7')
     with pytest.raises(msgspec.ValidationError, match="value"):
         msgspec.json.decode(bad, type=LimitValue)
+
+
+def test_parse_reports_structural_and_semantic_problems() -> None:
+    raw = msgspec.to_builtins(LimitValue(**BENZENE_NL))
+    assert parse(LimitValue, raw) == LimitValue(**BENZENE_NL)
+    with pytest.raises(InvalidInput) as caught:
+        parse(LimitValue, {**raw, "ec": "200-753-8", "source_citation": " "})
+    assert {e.field for e in caught.value.errors} == {"ec", "source_citation"}
+    with pytest.raises(InvalidInput) as caught:
+        parse(LimitValue, {**raw, "value": "0.7", "jurisdiction": "EU"})
+    assert {e.field for e in caught.value.errors} == {"value", "jurisdiction"}

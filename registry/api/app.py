@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from registry.api.context import authenticate, purpose_of, runtime_of
 from registry.api.problems import exception_handlers
+from registry.api.routes.compliance import ComplianceController
 from registry.api.routes.exposure import ExposureController
 from registry.api.routes.organisation import OrganisationController
 from registry.api.routes.people import PeopleController

@@ -111,6 +111,13 @@ class Tx:
         finally:
             self._cur.unregister("_bulk_rows")
 
+    def register(self, name: str, table: pa.Table) -> None:
+        """Make an Arrow table queryable as `name` within this transaction's connection."""
+        self._cur.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self._cur.unregister(name)
+
     def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         return self._cur.execute(sql, [_to_store(p) for p in params]).to_arrow_table()
 

@@ -1,0 +1,234 @@
+"""Compliance of every SEG with the limits in force: exposure indices in DuckDB, EN 689
+and Bayesian statistics per group.
+
+A result becomes an *exposure index*: the result divided by the binding 8-h limit in force
+on its sampling date (limit_timeline). A SEG's indices are then tested against 1, so a
+limit that changed between two measurements of the same SEG is handled exactly: each
+result meets its own limit. Non-detects stay censored at LOD / limit, never zero.
+
+8-h TWA assumption: a personal sample of at least MIN_SHIFT_SAMPLE_MINUTES is taken to
+represent the whole shift (the unsampled time is assumed exposed like the sampled time,
+which errs towards protecting the worker); shorter samples are task samples and are not
+compared with an 8-h limit. Every figure keeps the ids of its measurements and the
+citation of its limit, so it can be traced back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import msgspec
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from analytics.statistics import Assessment, BayesianResult, assess, bayesian_many
+
+__all__ = [
+    "MIN_SHIFT_SAMPLE_MINUTES",
+    "ComplianceRow",
+    "Exceedance",
+    "LimitUsed",
+    "TrendRow",
+    "compliance_report",
+    "exceedances",
+    "exposure_indices",
+    "trend",
+]
+
+# EN 689:2018 §5.3.2 asks for measurements that represent the shift; shorter samples
+# describe tasks. Two hours is the shortest sample we let stand for a whole shift.
+MIN_SHIFT_SAMPLE_MINUTES = 120.0
+
+
+class Source(Protocol):
+    """What the analytics need from the store: SQL in, Arrow out (registry.store.Tx)."""
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table: ...
+
+    def register(self, name: str, table: pa.Table) -> None: ...
+
+    def unregister(self, name: str) -> None: ...
+
+
+class LimitUsed(msgspec.Struct, frozen=True, kw_only=True):
+    value: float
+    unit: str
+    jurisdiction: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    citation: str
+
+
+class ComplianceRow(msgspec.Struct, frozen=True, kw_only=True):
+    employer_id: str
+    seg_id: str
+    seg_name: str
+    substance_id: str
+    substance_name: str
+    cas: str | None
+    first_sample: dt.date
+    last_sample: dt.date
+    en689: Assessment  # on exposure indices: gm and ucl70_p95 are fractions of the limit
+    bayesian: BayesianResult | None  # None when every result is a non-detect
+    limits: list[LimitUsed]
+    measurement_ids: list[str]
+
+
+class Exceedance(msgspec.Struct, frozen=True, kw_only=True):
+    measurement_id: str
+    seg_id: str | None
+    worker_id: str | None
+    substance_name: str
+    sampling_date: dt.date
+    value: float
+    unit: str
+    limit: LimitUsed
+    exposure_index: float
+
+
+class TrendRow(msgspec.Struct, frozen=True, kw_only=True):
+    substance_name: str
+    year: int
+    n: int
+    n_censored: int
+    median_index: float
+    share_above_limit: float
+
+
+def exposure_indices(source: Source, timeline: pa.Table, employer_id: str | None = None) -> pl.DataFrame:
+    """One row per shift-long personal air result with a binding limit on its date."""
+    where = "AND m.employer_id = CAST(? AS UUID)" if employer_id else ""
+    source.register("_limit_timeline", timeline)
+    try:
+        table = source.arrow(
+            f"""
+            SELECT CAST(m.id AS VARCHAR) AS measurement_id,
+                   CAST(m.employer_id AS VARCHAR) AS employer_id,
+                   CAST(m.seg_id AS VARCHAR) AS seg_id,
+                   CAST(m.worker_id AS VARCHAR) AS worker_id,
+                   CAST(m.substance_id AS VARCHAR) AS substance_id,
+                   CAST(m.sampling_start AS DATE) AS sampling_date,
+                   coalesce(m.value, m.lod) AS value,
+                   coalesce(m.below_lod, FALSE) AS censored,
+                   m.unit,
+                   coalesce(m.value, m.lod) / t.limit_value AS exposure_index,
+                   t.limit_value, t.jurisdiction, t.limit_unit, t.limit_stated_value,
+                   t.limit_valid_from, t.limit_valid_to, t.citation
+            FROM measurements m
+            JOIN _limit_timeline t
+              ON t.substance_id = CAST(m.substance_id AS VARCHAR) AND t.unit = m.unit
+             AND (t.valid_from IS NULL OR CAST(m.sampling_start AS DATE) >= t.valid_from)
+             AND (t.valid_to IS NULL OR CAST(m.sampling_start AS DATE) < t.valid_to)
+            WHERE m.sample_type = 'personal_air'
+              AND m.sampled_minutes >= ?
+              AND coalesce(m.value, m.lod) > 0
+              {where}
+            """,
+            [MIN_SHIFT_SAMPLE_MINUTES, *([employer_id] if employer_id else [])],
+        )
+    finally:
+        source.unregister("_limit_timeline")
+    return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+def compliance_report(
+    indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: bool = True
+) -> list[ComplianceRow]:
+    """EN 689 (and Bayesian) per employer, SEG and substance. `names` maps ids to
+    seg_name, substance_name and cas (columns seg_id, substance_id, ...)."""
+    grouped = (
+        indices.filter(pl.col("seg_id").is_not_null())
+        .sort("employer_id", "seg_id", "substance_id", "sampling_date", "measurement_id")
+        .group_by(["employer_id", "seg_id", "substance_id"], maintain_order=True)
+        .agg(
+            pl.col("exposure_index"),
+            pl.col("censored"),
+            pl.col("measurement_id"),
+            pl.col("sampling_date").min().alias("first_sample"),
+            pl.col("sampling_date").max().alias("last_sample"),
+            pl.struct(
+                "limit_stated_value", "limit_unit", "jurisdiction", "limit_valid_from", "limit_valid_to", "citation"
+            )
+            .unique(maintain_order=True)
+            .alias("limits"),
+        )
+        .join(names, on=["seg_id", "substance_id"], how="left")
+    )
+    rows = grouped.to_dicts()
+    arrays = [(np.asarray(r["exposure_index"], dtype=float), np.asarray(r["censored"], dtype=bool)) for r in rows]
+    with_detects = [i for i, (_, c) in enumerate(arrays) if not c.all()]
+    posteriors: dict[int, BayesianResult] = {}
+    if bayesian and with_detects:
+        results = bayesian_many([arrays[i] for i in with_detects], 1.0)
+        posteriors = dict(zip(with_detects, results, strict=True))
+    return [
+        ComplianceRow(
+            employer_id=row["employer_id"],
+            seg_id=row["seg_id"],
+            seg_name=row["seg_name"],
+            substance_id=row["substance_id"],
+            substance_name=row["substance_name"],
+            cas=row["cas"],
+            first_sample=row["first_sample"],
+            last_sample=row["last_sample"],
+            en689=assess(values, censored, 1.0),
+            bayesian=posteriors.get(i),
+            limits=[_limit(limit) for limit in row["limits"]],
+            measurement_ids=row["measurement_id"],
+        )
+        for i, (row, (values, censored)) in enumerate(zip(rows, arrays, strict=True))
+    ]
+
+
+def exceedances(indices: pl.DataFrame, names: pl.DataFrame) -> list[Exceedance]:
+    """Detected results above the limit in force on their date, worst first."""
+    above = (
+        indices.filter(~pl.col("censored") & (pl.col("exposure_index") > 1.0))
+        .join(names.select("substance_id", "substance_name").unique(), on="substance_id", how="left")
+        .sort("exposure_index", descending=True)
+    )
+    return [
+        Exceedance(
+            measurement_id=row["measurement_id"],
+            seg_id=row["seg_id"],
+            worker_id=row["worker_id"],
+            substance_name=row["substance_name"],
+            sampling_date=row["sampling_date"],
+            value=row["value"],
+            unit=row["unit"],
+            limit=_limit(row),
+            exposure_index=row["exposure_index"],
+        )
+        for row in above.to_dicts()
+    ]
+
+
+def trend(indices: pl.DataFrame, names: pl.DataFrame) -> list[TrendRow]:
+    """Per substance and year: how many results, their median index, the share above 1."""
+    table = (
+        indices.join(names.select("substance_id", "substance_name").unique(), on="substance_id", how="left")
+        .with_columns(pl.col("sampling_date").dt.year().alias("year"))
+        .group_by("substance_name", "year")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("censored").sum().alias("n_censored"),
+            pl.col("exposure_index").median().alias("median_index"),
+            ((pl.col("exposure_index") > 1.0) & ~pl.col("censored")).mean().alias("share_above_limit"),
+        )
+        .sort("substance_name", "year")
+    )
+    return [msgspec.convert(row, TrendRow) for row in table.to_dicts()]
+
+
+def _limit(row: dict[str, Any]) -> LimitUsed:
+    return LimitUsed(
+        value=row["limit_stated_value"],
+        unit=row["limit_unit"],
+        jurisdiction=row["jurisdiction"],
+        valid_from=row["limit_valid_from"],
+        valid_to=row["limit_valid_to"],
+        citation=row["citation"],
+    )

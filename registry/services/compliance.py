@@ -1,0 +1,95 @@
+"""Compliance reports for an employer: which SEGs meet the limits, where they were exceeded,
+how exposure developed; computed by analytics/compliance.py over the store."""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+
+import msgspec
+import polars as pl
+
+from analytics.compliance import (
+    ComplianceRow,
+    Exceedance,
+    TrendRow,
+    compliance_report,
+    exceedances,
+    exposure_indices,
+    trend,
+)
+from analytics.timeline import CatalogueSubstance, limit_timeline
+from registry.access import Gate
+from registry.store import Tx
+from registry.store import limits as limit_table
+from registry.store import substances as substance_table
+
+__all__ = ["ComplianceInput", "employer_report", "employer_exceedances", "employer_trend", "load_inputs"]
+
+
+class ComplianceInput(msgspec.Struct):
+    """Everything the analytics need for one employer, read in one transaction."""
+
+    indices: pl.DataFrame
+    names: pl.DataFrame
+
+
+def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
+    aliases = _reference_aliases()
+    used_units: dict[str, list[str]] = {}
+    for substance_id, unit in tx.all(
+        "SELECT DISTINCT CAST(substance_id AS VARCHAR), unit FROM measurements WHERE sample_type = 'personal_air'"
+    ):
+        used_units.setdefault(substance_id, []).append(unit)
+    catalogue = [
+        CatalogueSubstance(
+            id=str(s.id), cas=s.cas, names=(s.name, *aliases.get(s.name, ())), units=tuple(used_units[str(s.id)])
+        )
+        for s in substance_table.list_substances(tx)
+        if str(s.id) in used_units
+    ]
+    timeline = limit_timeline(limit_table.limit_values(tx), catalogue)
+    indices = exposure_indices(tx, timeline, employer_id)
+    names = pl.from_arrow(
+        tx.arrow(
+            "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
+            "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
+            "FROM measurements m JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id"
+            + (" WHERE m.employer_id = CAST(? AS UUID)" if employer_id else ""),
+            [employer_id] if employer_id else [],
+        )
+    )
+    return ComplianceInput(indices=indices, names=names)  # type: ignore[arg-type]
+
+
+def employer_report(tx: Tx, gate: Gate, *, bayesian: bool = True) -> list[ComplianceRow]:
+    data = load_inputs(tx, str(gate.employer_id()))
+    gate.note_list("compliance_report")
+    return compliance_report(data.indices, data.names, bayesian=bayesian)
+
+
+def employer_exceedances(tx: Tx, gate: Gate) -> list[Exceedance]:
+    data = load_inputs(tx, str(gate.employer_id()))
+    found = exceedances(data.indices, data.names)
+    gate.note_list("exceedance", {_uuid(e.worker_id) for e in found if e.worker_id})
+    return found
+
+
+def employer_trend(tx: Tx, gate: Gate) -> list[TrendRow]:
+    data = load_inputs(tx, str(gate.employer_id()))
+    gate.note_list("exposure_trend")
+    return trend(data.indices, data.names)
+
+
+def _reference_aliases() -> dict[str, tuple[str, ...]]:
+    """Other names limit lists use for a catalogue agent (agents.csv, column aliases)."""
+    with (resources.files("analytics") / "reference" / "agents.csv").open(encoding="utf-8") as handle:
+        return {
+            row["substance_name"]: tuple(a for a in row["aliases"].split("|") if a) for row in csv.DictReader(handle)
+        }
+
+
+def _uuid(text: str):  # type: ignore[no-untyped-def]
+    import uuid
+
+    return uuid.UUID(text)
