@@ -1,0 +1,39 @@
+"""Pure statistics for EN 689:2018 compliance and Expostats-style Bayesian exposure analysis.
+
+Inputs are numpy arrays of results (same unit as the OEL) with a boolean mask of
+non-detects, which are always treated as left-censored at their LOD.
+"""
+
+from analytics.statistics.bayesian import BayesianResult, Estimate, bayesian_many, bayesian_one
+from analytics.statistics.en689 import (
+    Assessment,
+    PreliminaryResult,
+    StatisticalResult,
+    assess,
+    preliminary_test,
+    reassessment_months,
+    seg_warnings,
+    statistical_test,
+    ur_critical,
+)
+from analytics.statistics.lognormal import FitMethod, LognormalFit, fit_lognormal, ros_impute
+
+__all__ = [
+    "Assessment",
+    "BayesianResult",
+    "Estimate",
+    "FitMethod",
+    "LognormalFit",
+    "PreliminaryResult",
+    "StatisticalResult",
+    "assess",
+    "bayesian_many",
+    "bayesian_one",
+    "fit_lognormal",
+    "preliminary_test",
+    "reassessment_months",
+    "ros_impute",
+    "seg_warnings",
+    "statistical_test",
+    "ur_critical",
+]

@@ -1,0 +1,188 @@
+"""Lognormal fits for exposure results that contain left-censored non-detects.
+
+A non-detect reported as "< LOD" is a censored observation: the true value lies
+somewhere below the LOD.  It is never replaced by zero or LOD/2, because any
+substitution biases the GSD, and the GSD drives every EN 689 decision.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, get_args
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize, special, stats
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+FitMethod = Literal["mle", "ros"]
+
+# Below this the results carry no usable spread (GSD 1.000001); U_R would divide by ~0.
+_MIN_SIGMA = 1e-6
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+class LognormalFit(msgspec.Struct, frozen=True, kw_only=True):
+    """A fitted lognormal: gm = exp(mu), gsd = exp(sigma), mu/sigma on the natural-log scale."""
+
+    gm: float
+    gsd: float
+    mu: float
+    sigma: float
+    n: int
+    n_censored: int
+    method: str
+
+
+def as_measurements(values: npt.ArrayLike, censored: npt.ArrayLike) -> tuple[FloatArray, BoolArray]:
+    """Validate one set of results so every statistic works on the same clean arrays."""
+    v = np.asarray(values, dtype=np.float64)
+    c = np.asarray(censored)
+    if v.ndim != 1 or c.ndim != 1:
+        raise ValueError("values and censored must be one-dimensional arrays")
+    if v.shape != c.shape:
+        raise ValueError(f"length mismatch: {v.size} values but {c.size} censored flags")
+    if v.size == 0:
+        raise ValueError("no results given")
+    if c.dtype != np.bool_:
+        raise ValueError(f"censored must be a boolean array, got dtype {c.dtype}")
+    if not np.all(np.isfinite(v)) or np.any(v <= 0.0):
+        raise ValueError("values must be finite and > 0; a non-detect is its LOD with censored=True, never 0")
+    return v, c
+
+
+def fit_lognormal(values: npt.ArrayLike, censored: npt.ArrayLike, method: FitMethod = "mle") -> LognormalFit:
+    """Fit a lognormal, treating non-detects as left-censored at their LOD.
+
+    "mle": maximum likelihood (detects contribute the normal density of ln x,
+    non-detects the normal CDF at ln LOD).  The MLE of sigma divides by n; we
+    scale it by sqrt(n/(n-1)) so that, without non-detects, the fit is exactly
+    the sample mean and SD (n-1) of the logs that EN 689 and its U_R table use,
+    and so the estimate does not jump when one result becomes a non-detect.
+    "ros": robust regression on order statistics (Helsel & Cohn 1988), see
+    `ros_impute`; mu and sigma are the mean and SD (n-1) of the logs of the
+    detects plus the imputed non-detects.
+    """
+    v, c = as_measurements(values, censored)
+    if method not in get_args(FitMethod):
+        raise ValueError(f"unknown method {method!r}; use one of {get_args(FitMethod)}")
+    _require_detects(c)
+    y = np.log(v)
+    if not c.any():
+        mu, sigma = float(y.mean()), float(y.std(ddof=1))
+    elif method == "mle":
+        mu, sigma = _censored_mle(y, c)
+    else:
+        log_modeled = np.log(_ros_modeled(v, c))
+        mu, sigma = float(log_modeled.mean()), float(log_modeled.std(ddof=1))
+    if not (math.isfinite(mu) and math.isfinite(sigma)) or sigma < _MIN_SIGMA:
+        raise ValueError("the results show no spread, so the GSD cannot be estimated")
+    return LognormalFit(
+        gm=math.exp(mu),
+        gsd=math.exp(sigma),
+        mu=mu,
+        sigma=sigma,
+        n=int(v.size),
+        n_censored=int(np.count_nonzero(c)),
+        method=method,
+    )
+
+
+def ros_impute(values: npt.ArrayLike, censored: npt.ArrayLike) -> FloatArray:
+    """Robust ROS: detects as reported, non-detects imputed from the lognormal probability plot.
+
+    Plotting positions follow Hirsch & Stedinger as used by Helsel & Cohn (1988)
+    and R NADA::ros, so one or several detection limits are handled.  A log-scale
+    regression of the detects on their normal scores is extrapolated to the
+    non-detects' positions; the result keeps the input order.
+    """
+    v, c = as_measurements(values, censored)
+    _require_detects(c)
+    return _ros_modeled(v, c)
+
+
+def _require_detects(censored: BoolArray) -> None:
+    n_detects = int(np.count_nonzero(~censored))
+    if n_detects < 2:
+        raise ValueError(f"at least 2 detected results are needed for a fit, got {n_detects}")
+
+
+def _censored_mle(y: FloatArray, censored: BoolArray) -> tuple[float, float]:
+    """Maximise the censored-normal likelihood of the logs over (mu, ln sigma)."""
+    detects, limits = y[~censored], y[censored]
+    start = np.array([detects.mean(), math.log(max(float(detects.std()), 0.1))])
+    result = optimize.minimize(
+        _negative_log_likelihood,
+        start,
+        args=(detects, limits),
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-10},
+    )
+    gradient = np.asarray(result.jac, dtype=np.float64)
+    if not np.all(np.isfinite(result.x)) or float(np.abs(gradient).max()) > 1e-6 * y.size:
+        raise ValueError(f"censored maximum likelihood did not converge: {result.message}")
+    n = y.size
+    return float(result.x[0]), math.exp(float(result.x[1])) * math.sqrt(n / (n - 1))
+
+
+def _negative_log_likelihood(theta: FloatArray, detects: FloatArray, limits: FloatArray) -> tuple[float, FloatArray]:
+    """Negative log-likelihood (constants dropped) and its gradient in (mu, ln sigma)."""
+    mu, log_sigma = float(theta[0]), float(theta[1])
+    sigma = math.exp(log_sigma)
+    z_det = (detects - mu) / sigma
+    z_lim = (limits - mu) / sigma
+    log_cdf = special.log_ndtr(z_lim)
+    mills = np.exp(-0.5 * z_lim**2 - _LOG_SQRT_2PI - log_cdf)
+    value = detects.size * log_sigma + 0.5 * float(np.sum(z_det**2)) - float(np.sum(log_cdf))
+    grad_mu = (float(np.sum(mills)) - float(np.sum(z_det))) / sigma
+    grad_log_sigma = detects.size - float(np.sum(z_det**2)) + float(np.sum(mills * z_lim))
+    return value, np.array([grad_mu, grad_log_sigma])
+
+
+def _ros_modeled(v: FloatArray, censored: BoolArray) -> FloatArray:
+    positions = _plotting_positions(v, censored)
+    scores = stats.norm.ppf(positions)
+    slope, intercept = np.polyfit(scores[~censored], np.log(v[~censored]), 1)
+    modeled = v.copy()
+    modeled[censored] = np.exp(intercept + slope * scores[censored])
+    return modeled
+
+
+def _plotting_positions(v: FloatArray, censored: BoolArray) -> FloatArray:
+    """Hirsch-Stedinger plotting positions for data with one or more detection limits.
+
+    Interval j holds detects in [DL_j, DL_j+1) (j = 0 is below the lowest DL).  The
+    probability of exceeding DL_j is built downward from the top DL:
+    pe_j = pe_j+1 + A_j / (A_j + B_j) * (1 - pe_j+1), with A_j the detects in
+    interval j and B_j the results known to be below DL_j.
+    """
+    limits = np.unique(v[censored])
+    detects = np.sort(v[~censored])
+    m = limits.size
+    interval = np.searchsorted(limits, detects, side="right")
+    above = np.bincount(interval, minlength=m + 1)
+    below = np.searchsorted(detects, limits, side="left") + np.searchsorted(np.sort(v[censored]), limits, side="right")
+    exceed = np.zeros(m + 2)
+    exceed[0] = 1.0
+    for j in range(m, 0, -1):
+        share = above[j] / (above[j] + below[j - 1])
+        exceed[j] = exceed[j + 1] + share * (1.0 - exceed[j + 1])
+
+    positions = np.empty(v.size)
+    detect_index = np.flatnonzero(~censored)[np.argsort(v[~censored], kind="stable")]
+    first_rank = np.cumsum(above) - above
+    rank = np.arange(detects.size) - first_rank[interval] + 1
+    positions[detect_index] = (1.0 - exceed[interval]) + (exceed[interval] - exceed[interval + 1]) * rank / (
+        above[interval] + 1
+    )
+
+    censored_values = v[censored]
+    censored_index = np.flatnonzero(censored)[np.argsort(censored_values, kind="stable")]
+    level = np.searchsorted(limits, np.sort(censored_values)) + 1
+    count = np.bincount(level, minlength=m + 1)
+    rank = np.arange(level.size) - (np.cumsum(count) - count)[level] + 1
+    positions[censored_index] = (1.0 - exceed[level]) * rank / (count[level] + 1)
+    return positions
