@@ -134,9 +134,7 @@ def exposure_indices(source: Source, timeline: pa.Table, employer_id: str | None
     return pl.from_arrow(table)  # type: ignore[return-value]
 
 
-def compliance_report(
-    indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: bool = True
-) -> list[ComplianceRow]:
+def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: bool = True) -> list[ComplianceRow]:
     """EN 689 (and Bayesian) per employer, SEG and substance. `names` maps ids to
     seg_name, substance_name and cas (columns seg_id, substance_id, ...)."""
     grouped = (

@@ -49,7 +49,7 @@ def limit_timeline(
         ends: list[dt.date | None] = [*cuts, None]
         for unit in substance.units:
             for start, end in zip(starts, ends, strict=True):
-                binding = _binding(rows, start or _EARLIEST, limit_type, unit)
+                binding = _binding(rows, substance.cas, start or _EARLIEST, limit_type, unit)
                 if binding is None:
                     continue
                 limit, value = binding
@@ -80,11 +80,11 @@ _SCHEMA = pa.schema(
 
 
 def _rows_of(limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_type: str) -> list[LimitValue]:
-    """The substance's rows of one type, renamed alike (EU rows often lack the CAS number
-    that the Dutch rows of the same substance carry)."""
+    """The substance's rows of one type, under one name and CAS (EU rows often lack the CAS
+    number that the Dutch rows of the same substance carry; the CAS finds the molar mass)."""
     names = {normalise_name(n) for n in substance.names}
     found = [
-        msgspec.structs.replace(row, cas=None, substance_name=_ONE_NAME)
+        msgspec.structs.replace(row, cas=substance.cas, substance_name=_ONE_NAME)
         for row in limits
         if row.limit_type == limit_type
         and row.population is None
@@ -94,9 +94,18 @@ def _rows_of(limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_
     return found
 
 
-def _binding(rows: list[LimitValue], day: dt.date, limit_type: str, unit: str) -> tuple[LimitValue, float] | None:
+def _binding(
+    rows: list[LimitValue], cas: str | None, day: dt.date, limit_type: str, unit: str
+) -> tuple[LimitValue, float] | None:
     try:
-        applicable = limits_in_force(rows, on=day, limit_type=limit_type, unit=unit, substance_name=_ONE_NAME)  # type: ignore[arg-type]
+        applicable = limits_in_force(
+            rows,
+            on=day,
+            limit_type=limit_type,
+            unit=unit,
+            cas=cas,
+            substance_name=_ONE_NAME,  # type: ignore[arg-type]
+        )
     except UnitError:
         return None  # e.g. a ppm limit and a dust measured in mg/m3 without molar mass
     if applicable.binding is None:

@@ -73,6 +73,7 @@ def create_app(runtime: Runtime) -> Litestar:
             OrganisationController,
             PeopleController,
             ExposureController,
+            ComplianceController,
             assets,
         ],
         dependencies={

@@ -35,7 +35,11 @@ class ComplianceController(Controller):
         with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
             return service.employer_exceedances(tx, gate)
 
-    @get("/trend", summary="Per substance and year: results, median exposure index, share above the limit", sync_to_thread=True)
+    @get(
+        "/trend",
+        summary="Per substance and year: results, median exposure index, share above the limit",
+        sync_to_thread=True,
+    )
     def trend(self, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[TrendRow]:
         with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
             return service.employer_trend(tx, gate)

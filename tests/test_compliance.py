@@ -1,0 +1,164 @@
+"""Compliance analytics over a real store, against answers computed by hand in the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from typing import Any
+
+import pytest
+
+from registry.access import Actor, ActorKind, Gate, Purpose
+from registry.runtime import Runtime
+from registry.services import compliance, exposure_groups, measurements, organisations, workers
+from schemas.exposure import MeasurementIn, SegIn, SegMemberIn
+from schemas.organisation import EmployerIn
+from schemas.people import EmploymentIn, WorkerIn
+from tests.conftest import Server, create_employer, make_place
+from tests.helpers import air_sample, new_worker
+
+BENZENE = "71-43-2"
+MG_PER_PPM_BENZENE = 78.11 / (8.314462618 * 293.15 / 101.325)  # 3.2471 mg/m3 per ppm at 20 degC
+
+
+def _setup(runtime: Runtime) -> tuple[Gate, Any, Any]:
+    with runtime.db.write() as tx:
+        employer = organisations.create_employer(tx, EmployerIn(kvk="51515150", name="Raffinaderij B.V."))
+        gate = Gate(Actor(kind=ActorKind.EMPLOYER, id="test", employer_id=employer.id), Purpose.PREVENTION)
+        worker, _ = workers.register_worker(
+            tx, runtime.vault, gate, WorkerIn(bsn="123456782", name="Piet Pomp", date_of_birth=dt.date(1970, 1, 1))
+        )
+        workers.create_employment(tx, gate, EmploymentIn(worker_id=worker.id, start_date=dt.date(2010, 1, 1)))
+        seg = exposure_groups.create_seg(tx, gate, SegIn(name="Tankenpark"))
+        exposure_groups.add_seg_member(
+            tx, gate, seg.id, SegMemberIn(worker_id=worker.id, start_date=dt.date(2010, 1, 1))
+        )
+        gate.flush(tx)
+    return gate, worker, seg
+
+
+def _record(
+    runtime: Runtime, gate: Gate, worker: Any, seg: Any, results: list[tuple[str, float | None, float | None, str]]
+) -> None:
+    """results: (date, value or None, lod or None, unit) of 8-hour personal samples."""
+    items = []
+    for day, value, lod, unit in results:
+        start = dt.datetime.fromisoformat(f"{day}T07:00:00+00:00")
+        items.append(
+            MeasurementIn(
+                sample_type="personal_air",
+                substance_cas=BENZENE,
+                worker_id=worker.id,
+                seg_id=seg.id,
+                value=value,
+                below_lod=value is None,
+                lod=lod,
+                unit=unit,
+                sampling_start=start,
+                sampling_end=start + dt.timedelta(hours=8),
+            )
+        )
+    with runtime.db.write() as tx:
+        measurements.record_measurements(tx, runtime.vault, gate, items)
+        gate.flush(tx)
+
+
+def _report(runtime: Runtime, gate: Gate) -> Any:
+    with runtime.db.read() as tx:
+        (row,) = compliance.employer_report(tx, gate)
+        found = compliance.employer_exceedances(tx, gate)
+    return row, found
+
+
+def test_statistical_test_matches_a_hand_calculation(runtime: Runtime) -> None:
+    gate, worker, seg = _setup(runtime)
+    values = [0.050, 0.080, 0.110, 0.060, 0.090, 0.070]  # mg/m3, all after the 0.7 mg/m3 NL limit (2017-10-01)
+    _record(runtime, gate, worker, seg, [(f"2019-0{i + 1}-15", v, None, "mg/m3") for i, v in enumerate(values)])
+    row, found = _report(runtime, gate)
+    logs = [math.log(v / 0.7) for v in values]
+    mean, sd = statistics.fmean(logs), statistics.stdev(logs)  # EN 689 uses the n-1 standard deviation
+    assert row.en689.test == "statistical" and row.en689.n == 6
+    assert row.en689.gm == pytest.approx(math.exp(mean), rel=1e-9)  # 0.1078 of the limit
+    assert row.en689.gsd == pytest.approx(math.exp(sd), rel=1e-9)
+    assert row.en689.ur == pytest.approx(-mean / sd, rel=1e-9)  # (ln 1 - ln GM) / ln GSD = 7.73
+    assert row.en689.ur_critical == pytest.approx(2.187, abs=1e-3)
+    assert row.en689.decision == "compliant"
+    assert [(lim.value, lim.unit, lim.jurisdiction) for lim in row.limits] == [(0.7, "mg/m3", "NL")]
+    assert "SER" in row.limits[0].citation or "http" in row.limits[0].citation
+    assert len(row.measurement_ids) == 6 and found == []
+    assert row.bayesian is not None and row.bayesian.decision == "acceptable"
+
+
+def test_each_result_meets_the_limit_in_force_on_its_date(runtime: Runtime) -> None:
+    gate, worker, seg = _setup(runtime)
+    # 1.0 mg/m3 was within the NL limit of 3.25 in 2016, and above its successor 0.7 in 2018.
+    _record(
+        runtime, gate, worker, seg,
+        [("2016-03-01", 1.0, None, "mg/m3"), ("2016-04-01", 0.5, None, "mg/m3"), ("2016-05-01", 0.4, None, "mg/m3"),
+         ("2018-03-01", 1.0, None, "mg/m3"), ("2018-04-01", 0.5, None, "mg/m3"), ("2018-05-01", 0.4, None, "mg/m3")],
+    )  # fmt: skip
+    row, found = _report(runtime, gate)
+    assert sorted(lim.value for lim in row.limits) == [0.7, 3.25]
+    assert [(e.sampling_date.isoformat(), round(e.exposure_index, 4)) for e in found] == [("2018-03-01", 1.4286)]
+    expected = [1.0 / 3.25, 0.5 / 3.25, 0.4 / 3.25, 1.0 / 0.7, 0.5 / 0.7, 0.4 / 0.7]
+    assert row.en689.gm == pytest.approx(math.exp(statistics.fmean(math.log(x) for x in expected)), rel=1e-9)
+    assert row.en689.decision == "non_compliant"  # a result above its limit
+
+
+def test_ppm_and_mg_per_m3_give_the_same_index(runtime: Runtime) -> None:
+    gate, worker, seg = _setup(runtime)
+    ppm = 0.3  # = 0.974 mg/m3, above 0.7
+    _record(
+        runtime,
+        gate,
+        worker,
+        seg,
+        [("2019-06-01", ppm, None, "ppm"), ("2019-06-02", ppm * MG_PER_PPM_BENZENE, None, "mg/m3")],
+    )
+    _, found = _report(runtime, gate)
+    assert len(found) == 2
+    assert found[0].exposure_index == pytest.approx(found[1].exposure_index, rel=1e-9)
+    assert found[0].exposure_index == pytest.approx(ppm * MG_PER_PPM_BENZENE / 0.7, rel=1e-9)
+    by_unit = {e.unit: e for e in found}
+    assert by_unit["ppm"].limit.value == 0.7 and by_unit["ppm"].limit.unit == "mg/m3"  # the row as published
+
+
+def test_non_detects_are_censored_not_zero(runtime: Runtime) -> None:
+    gate, worker, seg = _setup(runtime)
+    _record(
+        runtime, gate, worker, seg,
+        [("2019-01-10", None, 0.02, "mg/m3"), ("2019-02-10", None, 0.02, "mg/m3"), ("2019-03-10", 0.09, None, "mg/m3"),
+         ("2019-04-10", 0.12, None, "mg/m3"), ("2019-05-10", 0.05, None, "mg/m3"), ("2019-06-10", 0.30, None, "mg/m3")],
+    )  # fmt: skip
+    row, _ = _report(runtime, gate)
+    assert row.en689.n == 6 and row.en689.n_censored == 2
+    assert row.en689.method is not None and "mle" in row.en689.method.lower()
+    detected = [0.09 / 0.7, 0.12 / 0.7, 0.05 / 0.7, 0.30 / 0.7]
+    # Censored at 0.02/0.7, the fitted GM lies below the GM of the detects alone, but above 0.
+    assert 0 < row.en689.gm < math.exp(statistics.fmean(math.log(x) for x in detected))
+    assert row.bayesian is not None and row.bayesian.n_censored == 2
+
+
+def test_report_over_http_is_limited_to_the_employer(tmp_path: Any) -> None:
+    place = make_place(tmp_path, "duckdb")
+    mine = create_employer(place, "52525250", "Eigen B.V.")
+    other = create_employer(place, "53535350", "Ander B.V.")
+    server = Server(place)
+    server.start()
+    try:
+        with server.client(mine.api_key) as client, server.client(other.api_key) as theirs:
+            worker = new_worker(client)
+            seg = client.post("/api/v1/segs", json={"name": "Vulstation"}).json()["id"]
+            items = [air_sample(worker, seg_id=seg, value=v, sampling_start=f"2023-0{i + 1}-01T07:00:00+01:00",
+                                sampling_end=f"2023-0{i + 1}-01T15:00:00+01:00") for i, v in enumerate([0.1, 0.2, 0.9, 0.3])]  # fmt: skip
+            assert client.post("/api/v1/measurements/batch", json={"items": items}).status_code == 201
+            report = client.get("/api/v1/compliance/report").json()
+            assert len(report) == 1 and report[0]["en689"]["test"] == "preliminary" and report[0]["en689"]["n"] == 4
+            exceeded = client.get("/api/v1/compliance/exceedances").json()
+            assert [e["value"] for e in exceeded] == [0.9] and exceeded[0]["limit"]["value"] == 0.7
+            assert client.get("/api/v1/compliance/trend").json()[0]["n"] == 4
+            assert theirs.get("/api/v1/compliance/report").json() == []
+            assert theirs.get("/api/v1/compliance/exceedances").json() == []
+    finally:
+        server.stop()
