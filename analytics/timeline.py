@@ -15,7 +15,7 @@ import msgspec
 import pyarrow as pa
 
 from analytics.limits import limits_in_force, normalise_name
-from schemas.limits import LimitValue
+from schemas.limits import LimitType, LimitValue
 from schemas.units import UnitError
 
 __all__ = ["CatalogueSubstance", "limit_timeline"]
@@ -34,7 +34,7 @@ class CatalogueSubstance(msgspec.Struct, frozen=True):
 
 
 def limit_timeline(
-    limits: Sequence[LimitValue], substances: Iterable[CatalogueSubstance], limit_type: str = "TWA8h"
+    limits: Sequence[LimitValue], substances: Iterable[CatalogueSubstance], limit_type: LimitType = "TWA8h"
 ) -> pa.Table:
     """Rows (substance_id, unit, valid_from, valid_to, limit_value, jurisdiction, limit_unit,
     limit_stated_value, limit_valid_from, limit_valid_to, citation): the binding legal limit
@@ -79,7 +79,7 @@ _SCHEMA = pa.schema(
 )
 
 
-def _rows_of(limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_type: str) -> list[LimitValue]:
+def _rows_of(limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_type: LimitType) -> list[LimitValue]:
     """The substance's rows of one type, under one name and CAS (EU rows often lack the CAS
     number that the Dutch rows of the same substance carry; the CAS finds the molar mass)."""
     names = {normalise_name(n) for n in substance.names}
@@ -95,7 +95,7 @@ def _rows_of(limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_
 
 
 def _binding(
-    rows: list[LimitValue], cas: str | None, day: dt.date, limit_type: str, unit: str
+    rows: list[LimitValue], cas: str | None, day: dt.date, limit_type: LimitType, unit: str
 ) -> tuple[LimitValue, float] | None:
     try:
         applicable = limits_in_force(

@@ -150,8 +150,16 @@ def test_report_over_http_is_limited_to_the_employer(tmp_path: Any) -> None:
         with server.client(mine.api_key) as client, server.client(other.api_key) as theirs:
             worker = new_worker(client)
             seg = client.post("/api/v1/segs", json={"name": "Vulstation"}).json()["id"]
-            items = [air_sample(worker, seg_id=seg, value=v, sampling_start=f"2023-0{i + 1}-01T07:00:00+01:00",
-                                sampling_end=f"2023-0{i + 1}-01T15:00:00+01:00") for i, v in enumerate([0.1, 0.2, 0.9, 0.3])]  # fmt: skip
+            items = [
+                air_sample(
+                    worker,
+                    seg_id=seg,
+                    value=v,
+                    sampling_start=f"2023-0{i + 1}-01T07:00:00+01:00",
+                    sampling_end=f"2023-0{i + 1}-01T15:00:00+01:00",
+                )
+                for i, v in enumerate([0.1, 0.2, 0.9, 0.3])
+            ]
             assert client.post("/api/v1/measurements/batch", json={"items": items}).status_code == 201
             report = client.get("/api/v1/compliance/report").json()
             assert len(report) == 1 and report[0]["en689"]["test"] == "preliminary" and report[0]["en689"]["n"] == 4

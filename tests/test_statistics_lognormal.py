@@ -135,6 +135,7 @@ def test_censoring_is_not_substitution() -> None:
         ([], [], "no results"),
         ([[1.0, 2.0]], [[False, False]], "one-dimensional"),
         ([4.0, 4.0, 4.0], [False, False, False], "no spread"),
+        ([5.0, 5.0, 10.0, 10.0, 10.0], [False, False, True, True, True], "no maximum|no spread"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(values: list[float], censored: list[bool], message: str) -> None:

@@ -351,18 +351,25 @@ def _cubic_cells(mass: FloatArray) -> FloatArray:
     so the CDF is accurate to O(h^4) instead of the O(h^2) of a histogram.
     """
     *lead, n = mass.shape
-    density = np.zeros((*lead, n + 2))
-    density[..., 1:-1] = mass
-    node_cdf = np.cumsum(density, axis=-1)
-    node_cdf -= 0.5 * density
-    node_cdf[..., 1:-1] -= (density[..., 2:] - density[..., :-2]) / 24.0
-    rise = np.diff(node_cdf, axis=-1)
-    left, right = density[..., :-1], density[..., 1:]
     cells = np.empty((*lead, n + 1, 4))
-    cells[..., 0] = node_cdf[..., :-1]
-    cells[..., 1] = left
-    cells[..., 2] = 3.0 * rise - 2.0 * left - right
-    cells[..., 3] = left + right - 2.0 * rise
+    start, left = cells[..., 0], cells[..., 1]  # CDF and density at each piece's left node
+    left[..., 0] = 0.0
+    left[..., 1:] = mass
+    right = np.empty((*lead, n + 1))
+    right[..., :-1] = mass
+    right[..., -1] = 0.0
+    start[..., 0] = 0.0
+    np.cumsum(mass, axis=-1, out=start[..., 1:])
+    start[..., 1:] -= 0.5 * mass
+    start[..., 1:] -= (right[..., 1:] - left[..., :-1]) / 24.0
+    rise = np.empty((*lead, n + 1))
+    np.subtract(start[..., 1:], start[..., :-1], out=rise[..., :-1])
+    rise[..., -1] = mass.sum(axis=-1) - start[..., -1]
+    np.multiply(rise, 3.0, out=cells[..., 2])
+    cells[..., 2] -= 2.0 * left
+    cells[..., 2] -= right
+    np.add(left, right, out=cells[..., 3])
+    cells[..., 3] -= 2.0 * rise
     return cells
 
 

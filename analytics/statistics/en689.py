@@ -255,7 +255,7 @@ def assess(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, method: F
     try:
         result = statistical_test(v, c, oel, method)
     except ValueError as error:
-        return _no_test(v, c, oel, f"The statistical test cannot be applied: {error}.")
+        return _no_test(v, c, oel, f"The statistical test cannot be applied: {str(error).rstrip('.')}.")
     fit = result.fit
     return Assessment(
         decision=result.decision,

@@ -123,7 +123,7 @@ def _censored_mle(y: FloatArray, censored: BoolArray) -> tuple[float, float]:
     )
     gradient = np.asarray(result.jac, dtype=np.float64)
     if not np.all(np.isfinite(result.x)) or float(np.abs(gradient).max()) > 1e-6 * y.size:
-        raise ValueError(f"censored maximum likelihood did not converge: {result.message}")
+        raise ValueError(f"censored maximum likelihood found no maximum (do the detects vary?): {result.message}")
     n = y.size
     return float(result.x[0]), math.exp(float(result.x[1])) * math.sqrt(n / (n - 1))
 

@@ -24,7 +24,7 @@ from registry.store import Tx
 from registry.store import limits as limit_table
 from registry.store import substances as substance_table
 
-__all__ = ["ComplianceInput", "employer_report", "employer_exceedances", "employer_trend", "load_inputs"]
+__all__ = ["ComplianceInput", "employer_exceedances", "employer_report", "employer_trend", "load_inputs"]
 
 
 class ComplianceInput(msgspec.Struct):
