@@ -104,7 +104,7 @@ def _binding(
             limit_type=limit_type,
             unit=unit,
             cas=cas,
-            substance_name=_ONE_NAME,  # type: ignore[arg-type]
+            substance_name=_ONE_NAME,
         )
     except UnitError:
         return None  # e.g. a ppm limit and a dust measured in mg/m3 without molar mass
