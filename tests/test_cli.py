@@ -79,3 +79,36 @@ def test_demo_data_loads_once(place: Place) -> None:
     assert len(lines) == 5 and all("brk_" in line for line in lines)
     assert "already present" in run_cli(place, "demo").stdout
     assert "audit log intact" in run_cli(place, "audit", "verify").stdout
+
+
+def test_a_second_process_gets_a_clear_message_while_the_server_runs(tmp_path: Path) -> None:
+    place = make_place(tmp_path, "duckdb")
+    run_cli(place, "init")
+    server = Server(place)
+    server.start()
+    try:
+        busy = run_cli(place, "employer", "list", check=False)
+        assert busy.returncode == 2 and "is 'registry serve' running?" in busy.stderr
+        assert "Traceback" not in busy.stderr
+    finally:
+        server.stop()
+
+
+def test_limits_import_is_all_or_nothing(place: Place, tmp_path: Path) -> None:
+    header = "substance_name,cas,ec,jurisdiction,limit_type,value,unit,valid_from,valid_to,notation,source_citation"
+    good = f"{header}\nBenzene,71-43-2,,sector,TWA8h,0.1,mg/m3,2020-01-01,,,Branchenorm petrochemie 2020\n"
+    bad = good + "Benzene,71-43-3,,NL,TWA8h,-1,furlong,2020-01-01,2019-01-01,,\n"
+    (tmp_path / "bad.csv").write_text(bad)
+    refused = run_cli(place, "limits", "import", str(tmp_path / "bad.csv"), check=False)
+    assert refused.returncode != 0 and "nothing imported" in refused.stderr
+    assert "bad.csv:3: cas" in refused.stderr and "bad.csv:3: unit" in refused.stderr
+    (tmp_path / "good.csv").write_text(good)
+    assert "imported 1 limit values" in run_cli(place, "limits", "import", str(tmp_path / "good.csv")).stdout
+
+
+def test_report_prints_one_json_object_per_seg(place: Place) -> None:
+    run_cli(place, "demo")
+    lines = run_cli(place, "report", "--kvk", "90000011").stdout.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert {r["seg_name"] for r in rows} == {"Zagerij", "Lakstraat"}
+    assert all(r["limits"] and r["measurement_ids"] for r in rows)

@@ -16,9 +16,18 @@ from pathlib import Path
 import duckdb
 import msgspec
 
-__all__ = ["DuckDBFile", "PostgresServer", "StoreLocation", "connect"]
+from schemas.errors import Conflict
+
+__all__ = ["DuckDBFile", "PostgresServer", "StoreBusy", "StoreLocation", "connect"]
 
 STORE_CATALOG = "store"
+
+
+class StoreBusy(Conflict):
+    slug = "store-busy"
+    title = "Store in use"
+
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -57,10 +66,18 @@ def connect(location: StoreLocation) -> duckdb.DuckDBPyConnection:
         _load_extension(con, "duckdb_extension_httpfs")
         con.execute("SET temp_file_encryption = true")
         location.path.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"ATTACH '{_quote(str(location.path))}' AS {STORE_CATALOG} "
-            f"(ENCRYPTION_KEY '{location.encryption_key_hex}', ENCRYPTION_CIPHER 'GCM')"
-        )
+        try:
+            con.execute(
+                f"ATTACH '{_quote(str(location.path))}' AS {STORE_CATALOG} "
+                f"(ENCRYPTION_KEY '{location.encryption_key_hex}', ENCRYPTION_CIPHER 'GCM')"
+            )
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise StoreBusy(
+                f"{location.path} is in use by another process (is 'registry serve' running?); "
+                "the embedded store opens in one process at a time: stop it first, or use the PostgreSQL store"
+            ) from None
     else:
         if not _IDENTIFIER.fullmatch(location.schema):
             raise ValueError(f"PostgreSQL schema name {location.schema!r}: letters, digits and _ only")
