@@ -8,11 +8,14 @@ prior on sigma, ln sigma ~ N(-0.1744, precision 2.5523), fitted to a database of
 measured GSDs.  Expostats bounds mu to ln(OEL) +- 20; those bounds sit ~5e8 x the
 OEL away and never bind for real data, so the mu prior here is flat.
 
-The posterior is computed exactly on a grid instead of by MCMC, so results are
-deterministic.  The grid is in (u, t) with mu = c + sigma * u, t = ln sigma and c
-the mean log detect: for complete data u and t are then a posteriori independent
-and the grid needs no tilt.  A coarse pass locates the posterior mass, a fine pass
-covers it; non-detects enter through the normal CDF at ln LOD.
+The posterior is computed on a grid instead of by MCMC, so results are exact up
+to the grid and deterministic.  The grid is in (u, t) with mu = c + sigma * u,
+t = ln sigma and c the mean log detect: for complete data u and t are then a
+posteriori independent and the grid needs no tilt.  Two coarse passes locate the
+posterior mass, a fine pass covers it; non-detects enter through the normal CDF
+at ln LOD.  Posterior CDFs are piecewise cubic (see `_cubic_cells`), accurate to
+O(h^4), so the default 48 x 48 nodes agree with a 400 x 400 grid to ~4e-4
+relative on every summary, far inside the Monte Carlo noise of Expostats.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ DEFAULT_GRID_SIZE = 48
 _COARSE_SIZE = 24
 _COARSE_PASSES = 2
 _COARSE_U = (-12.0, 6.0)  # mu - c in units of sigma; wide enough for heavy censoring
-_PRIOR_SPAN = 5.0  # coarse ln sigma range: prior mean +- 5 prior SDs ...
+_PRIOR_SPAN = 6.5  # coarse ln sigma range: prior mean +- 6.5 prior SDs ...
 _DATA_SPAN = 2.0  # ... widened to ln(SD of the logs) +- 2 when the data disagree
 _LOG_DENSITY_DROP = 16.0  # the fine grid covers densities above exp(-16) x the mode
 _PADDING_CELLS = 1.5
@@ -54,8 +57,8 @@ _BISECTIONS = 7
 _NEWTON_STEPS = 6
 _PIECE_NEWTON_STEPS = 4  # within one cubic piece, from a linear first guess
 _NEGLIGIBLE_ROW_MASS = 1e-15
-_CELLS_PER_CHUNK = 250_000
-_SUMMARY_COLUMNS = 16
+_CELLS_PER_CHUNK = 250_000  # grid nodes per chunk of groups: keeps a chunk's arrays in cache
+_SUMMARY_COLUMNS = 16  # 3 quantiles each of ln GM, ln P95, ln AM, exceedance z, ln sigma; risk
 
 
 # ln Phi by linear interpolation in a table (step 1e-3, error < 2e-7 in the log
@@ -127,8 +130,8 @@ def bayesian_many(
 
     `oel` is one value per group (or one for all).  Each group needs at least one
     detected result: with only non-detects the flat prior on mu has no lower
-    anchor.  Groups are processed in chunks on `workers` threads (numpy and scipy
-    release the GIL in their array loops).
+    anchor.  Groups are processed in chunks on `workers` threads (numpy releases
+    the GIL in its array loops).
     """
     if grid_size < 10:
         raise ValueError(f"grid_size must be at least 10, got {grid_size}")
@@ -255,18 +258,22 @@ def _axis(lo: FloatArray, hi: FloatArray, size: int) -> FloatArray:
 
 
 def _support(log_density: FloatArray, axis_values: FloatArray, axis: int) -> tuple[FloatArray, FloatArray]:
-    """Range of one grid axis where the density is within exp(-16) of the mode, padded."""
+    """Range of one grid axis where the density is within exp(-16) of the mode, padded.
+
+    Where that region reaches the end of the axis, the posterior may go on beyond
+    it, so that side is pushed out by the axis' whole width instead.
+    """
     peak = log_density.max(axis=(1, 2), keepdims=True)
     inside = (log_density >= peak - _LOG_DENSITY_DROP).any(axis=axis)
     size = inside.shape[1]
     first = inside.argmax(axis=1)
     last = size - 1 - inside[:, ::-1].argmax(axis=1)
     step = axis_values[:, 1] - axis_values[:, 0]
+    width = axis_values[:, -1] - axis_values[:, 0]
     rows = np.arange(axis_values.shape[0])
-    return (
-        axis_values[rows, first] - _PADDING_CELLS * step,
-        axis_values[rows, last] + _PADDING_CELLS * step,
-    )
+    lo = np.where(first == 0, axis_values[:, 0] - width, axis_values[rows, first] - _PADDING_CELLS * step)
+    hi = np.where(last == size - 1, axis_values[:, -1] + width, axis_values[rows, last] + _PADDING_CELLS * step)
+    return lo, hi
 
 
 def _log_posterior(groups: _Groups, start: int, stop: int, t: FloatArray, u: FloatArray) -> FloatArray:
@@ -333,7 +340,7 @@ def _posterior_summary(
     row_cdf = _RowCdf(weight, u)
     x = row_cdf.quantiles(alpha, beta)
     at_limit = np.full((t.shape[0], 1), -_Z_LIMIT)
-    risk = 1.0 - row_cdf.cdf(*row_cdf.cells(oel_offset, ones), at_limit)
+    risk = np.clip(1.0 - row_cdf.cdf(*row_cdf.cells(oel_offset, ones), at_limit), 0.0, 1.0)
     log_sigma = _marginal_quantiles(weight.sum(axis=2), t)
     center = groups.center[start:stop, None]
     shifted = 3 * _PROBABILITIES.size

@@ -96,7 +96,8 @@ def ros_impute(values: npt.ArrayLike, censored: npt.ArrayLike) -> FloatArray:
     Plotting positions follow Hirsch & Stedinger as used by Helsel & Cohn (1988)
     and R NADA::ros, so one or several detection limits are handled.  A log-scale
     regression of the detects on their normal scores is extrapolated to the
-    non-detects' positions; the result keeps the input order.
+    non-detects' positions; the result keeps the input order.  A non-detect above
+    every detect is kept (NADA drops it): its positions then span the whole range.
     """
     v, c = as_measurements(values, censored)
     _require_detects(c)
