@@ -36,8 +36,8 @@ from crypto import Vault, WrappedKey
 from registry.access.audit import AuditEntry, append
 from registry.runtime import Runtime
 from registry.services import organisations as org_service
-from registry.services.measurements import _Result, _result_context
-from registry.services.workers import _BIRTH, _BSN, _NAME
+from registry.services.measurements import encrypt_result  # the services' own formats and contexts,
+from registry.services.workers import encrypt_worker  # so generated ciphertexts read back through them
 from registry.store import Tx
 from schemas.errors import Conflict
 from schemas.limits import LimitValue
@@ -1006,14 +1006,14 @@ def _write_workers(
         rows: dict[str, list[Any]] = {c: [] for c in ("id", "bsn_index", "bsn_ct", "name_ct", "birth_date_ct")}
         keys: dict[str, list[Any]] = {c: [] for c in ("worker_id", "kek_id", "wrapped_key")}
         for i, text_id in enumerate(people.ids[lo:hi].tolist(), start=lo):
-            worker_id = uuid.UUID(text_id)
-            key = vault.new_worker_key(worker_id)
-            cipher = vault.worker_cipher(worker_id, key)
+            encrypted, _, key = encrypt_worker(
+                vault, uuid.UUID(text_id), people.bsn[i], people.name[i], dt.date.fromisoformat(births[i])
+            )
             rows["id"].append(text_id)
             rows["bsn_index"].append(people.bsn_index[i])
-            rows["bsn_ct"].append(cipher.encrypt_text(_BSN, people.bsn[i]))
-            rows["name_ct"].append(cipher.encrypt_text(_NAME, people.name[i]))
-            rows["birth_date_ct"].append(cipher.encrypt_text(_BIRTH, births[i]))
+            rows["bsn_ct"].append(encrypted.bsn_ct)
+            rows["name_ct"].append(encrypted.name_ct)
+            rows["birth_date_ct"].append(encrypted.birth_date_ct)
             keys["worker_id"].append(text_id)
             keys["kek_id"].append(key.kek_id)
             keys["wrapped_key"].append(key.blob)
@@ -1215,8 +1215,9 @@ def _measurement_chunk(
         w = int(worker[i])
         if w not in ciphers:
             ciphers[w] = context.vault.worker_cipher(uuid.UUID(str(context.worker_ids[w])), context.keys[w])
-        result = _Result(value=None if flags[i] else values[i], below_lod=flags[i], lod=lods[i] if flags[i] else None)
-        result_ct[i] = ciphers[w].encrypt(_result_context(uuid.UUID(str(ids[i]))), msgspec.json.encode(result))
+        result_ct[i] = encrypt_result(
+            ciphers[w], uuid.UUID(str(ids[i])), None if flags[i] else values[i], flags[i], lods[i] if flags[i] else None
+        )
     columns: dict[str, list[Any]] = {
         "id": ids.tolist(),
         "employer_id": per_seg.employer_id[seg].tolist(),

@@ -5,6 +5,7 @@ Each returns the canonical spelling or raises ValueError with a reason a person 
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["normalise_bsn", "normalise_cas", "normalise_ec", "normalise_kvk", "normalise_sbi"]
@@ -46,6 +47,7 @@ def normalise_kvk(value: str) -> str:
 _CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_cas(value: str) -> str:
     """CAS registry number NNNNNNN-NN-N; the check digit is the weighted sum of the other
     digits, right to left with weights 1, 2, 3, ..., mod 10 (CAS, 'CAS Registry Number')."""

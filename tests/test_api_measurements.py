@@ -187,3 +187,12 @@ def test_openapi_and_docs_are_served_locally(live: Live) -> None:
         page = client.get("/schema/swagger").text
         assert "https://" not in page and "/schema/assets/swagger-ui-bundle.js" in page
         assert client.get("/schema/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_worker_list_shows_own_workers_only(live: Live) -> None:
+    server, first, second = live
+    with server.client(first.api_key) as mine, server.client(second.api_key) as theirs:
+        worker = new_worker(mine)
+        listed = mine.get("/api/v1/workers", params={"limit": 500})
+        assert listed.status_code == 200 and worker in {w["id"] for w in listed.json()}
+        assert worker not in {w["id"] for w in theirs.get("/api/v1/workers", params={"limit": 500}).json()}

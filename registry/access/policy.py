@@ -60,6 +60,11 @@ def decide(actor: Actor, action: Action, record: Record, purpose: Purpose) -> De
 
 def _employer(actor: Actor, action: Action, record: Record) -> Decision:
     own = actor.employer_id
+    if action is Action.LIST:
+        # The list query itself is limited by scope_sql; this decides the role may list at all.
+        if record.owner_employer_id == own:
+            return Decision(True, "list limited to records of this employer")
+        return Decision(False, "list outside this employer")
     if record.type == "worker":
         if action is Action.CREATE:
             return Decision(True, "employer registers a worker it employs")

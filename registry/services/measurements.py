@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import msgspec
 
-from crypto import Vault, WrappedKey
+from crypto import Vault, WorkerCipher, WrappedKey
 from registry.access import Action, Gate, Record, scope_sql
 from registry.store import Tx
 from registry.store import exposure as table
@@ -26,7 +26,7 @@ from schemas.exposure import MeasurementIn, MeasurementOut
 from schemas.identifiers import normalise_cas
 from schemas.units import canonical_unit
 
-__all__ = ["MeasurementFilter", "get_measurement", "list_measurements", "record_measurements"]
+__all__ = ["MeasurementFilter", "encrypt_result", "get_measurement", "list_measurements", "record_measurements"]
 
 MEDICAL_WITHHELD = (
     "medisch: individuele biomonitoringsuitslagen zijn alleen zichtbaar voor de bedrijfsarts en de werknemer / "
@@ -203,8 +203,7 @@ def _row(
     result_ct: bytes | None = None
     if item.sample_type == "biological" and item.worker_id is not None:
         cipher = vault.worker_cipher(item.worker_id, keys.get(item.worker_id))
-        result = _Result(value=item.value, below_lod=item.below_lod, lod=item.lod)
-        result_ct = cipher.encrypt(_result_context(measurement_id), msgspec.json.encode(result))
+        result_ct = encrypt_result(cipher, measurement_id, item.value, item.below_lod, item.lod)
         value, stored_below_lod, lod = None, None, None
     return MeasurementRow(
         id=measurement_id,
@@ -236,6 +235,14 @@ def _row(
         protection_factor=item.protection_factor,
         recorded_at=now,
     )
+
+
+def encrypt_result(
+    cipher: WorkerCipher, measurement_id: uuid.UUID, value: float | None, below_lod: bool, lod: float | None
+) -> bytes:
+    """A biological result as stored: ciphertext under the worker's key, bound to the record."""
+    result = _Result(value=value, below_lod=below_lod, lod=lod)
+    return cipher.encrypt(_result_context(measurement_id), msgspec.json.encode(result))
 
 
 def _keys_for(tx: Tx, rows: Sequence[MeasurementRow], redact: bool) -> dict[uuid.UUID, WrappedKey]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from crypto import Vault
+from crypto import Vault, WrappedKey
 from registry.access import Action, Gate, Record
 from registry.services.organisations import require_own_site
 from registry.store import Tx
@@ -42,20 +42,24 @@ def register_worker(tx: Tx, vault: Vault, gate: Gate, worker: WorkerIn) -> tuple
         if stored.date_of_birth != worker.date_of_birth:
             raise Conflict("a person with this BSN is registered with a different date of birth; check both")
         return out, False
+    encrypted, index, key = encrypt_worker(vault, worker_id, bsn, out.name, worker.date_of_birth)
+    table.insert_worker(tx, encrypted, index, key)
+    return out, True
+
+
+def encrypt_worker(
+    vault: Vault, worker_id: uuid.UUID, bsn: str, name: str, date_of_birth: dt.date
+) -> tuple[table.EncryptedWorker, str, WrappedKey]:
+    """A new worker's ciphertexts, blind index and wrapped key (for the API and bulk loads)."""
     key = vault.new_worker_key(worker_id)
     cipher = vault.worker_cipher(worker_id, key)
-    table.insert_worker(
-        tx,
-        table.EncryptedWorker(
-            id=worker_id,
-            bsn_ct=cipher.encrypt_text(_BSN, bsn),
-            name_ct=cipher.encrypt_text(_NAME, out.name),
-            birth_date_ct=cipher.encrypt_text(_BIRTH, worker.date_of_birth.isoformat()),
-        ),
-        index,
-        key,
+    encrypted = table.EncryptedWorker(
+        id=worker_id,
+        bsn_ct=cipher.encrypt_text(_BSN, bsn),
+        name_ct=cipher.encrypt_text(_NAME, name),
+        birth_date_ct=cipher.encrypt_text(_BIRTH, date_of_birth.isoformat()),
     )
-    return out, True
+    return encrypted, vault.blind_index("bsn", bsn), key
 
 
 def get_worker(tx: Tx, vault: Vault, gate: Gate, worker_id: uuid.UUID) -> WorkerOut:
