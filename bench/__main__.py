@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from bench import generator, ingest, report
+from bench import compliance, generator, ingest, report
 from bench.common import REPO
 
 
@@ -25,6 +25,7 @@ class _Entry(NamedTuple):
 SECTIONS: dict[str, _Entry] = {
     generator.NAME: _Entry(generator.add_arguments, generator.run),
     ingest.NAME: _Entry(ingest.add_arguments, ingest.run),
+    compliance.NAME: _Entry(compliance.add_arguments, compliance.run),
 }
 
 
