@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> Section:
                 "peak RSS",
             ],
             rows,
-        ),  # fmt: skip
+        ),
         "",
-        "groups = SEG × substance combinations assessed. indices = limit timeline plus the DuckDB join of every "
+        "groups = SEG-substance combinations assessed. indices = limit timeline plus the DuckDB join of every "
         "shift-long personal sample with the limit in force on its date; EN 689 = preliminary or statistical test "
         "per group (censored MLE where there are non-detects); Bayesian = Expostats-style posterior for every group "
         "with a detect, in one vectorised call. report s is the sum; ÷ baseline divides it by the bare GROUP BY "
