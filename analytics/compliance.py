@@ -41,6 +41,9 @@ __all__ = [
 # EN 689:2018 §5.3.2 asks for measurements that represent the shift; shorter samples
 # describe tasks. Two hours is the shortest sample we let stand for a whole shift.
 MIN_SHIFT_SAMPLE_MINUTES = 120.0
+# A STEL is a 15-minute average: a sample of at most 15 minutes is averaged over 15 minutes
+# with no exposure outside it (analytics/exposure.py stel_15min); longer ones are not compared.
+STEL_MINUTES = 15.0
 
 
 class Source(Protocol):
@@ -54,6 +57,7 @@ class Source(Protocol):
 
 
 class LimitUsed(msgspec.Struct, frozen=True, kw_only=True):
+    limit_type: str
     value: float
     unit: str
     jurisdiction: str
@@ -83,7 +87,7 @@ class Exceedance(msgspec.Struct, frozen=True, kw_only=True):
     worker_id: str | None
     substance_name: str
     sampling_date: dt.date
-    value: float
+    value: float  # for a STEL comparison: the 15-minute average
     unit: str
     limit: LimitUsed
     exposure_index: float
@@ -98,9 +102,19 @@ class TrendRow(msgspec.Struct, frozen=True, kw_only=True):
     share_above_limit: float
 
 
-def exposure_indices(source: Source, timeline: pa.Table, employer_id: str | None = None) -> pl.DataFrame:
-    """One row per shift-long personal air result with a binding limit on its date."""
+def exposure_indices(
+    source: Source, timeline: pa.Table, employer_id: str | None = None, *, short_term: bool = False
+) -> pl.DataFrame:
+    """One row per personal air result with a binding limit on its date: shift-long samples
+    against the 8-h timeline, or (`short_term`) samples of at most 15 min, as 15-min
+    averages, against the STEL timeline."""
     where = "AND m.employer_id = CAST(? AS UUID)" if employer_id else ""
+    if short_term:
+        average = f"coalesce(m.value, m.lod) * m.sampled_minutes / {STEL_MINUTES}"
+        duration = f"m.sampled_minutes <= {STEL_MINUTES}"
+    else:
+        average = "coalesce(m.value, m.lod)"
+        duration = f"m.sampled_minutes >= {MIN_SHIFT_SAMPLE_MINUTES}"
     source.register("_limit_timeline", timeline)
     try:
         table = source.arrow(
@@ -111,10 +125,11 @@ def exposure_indices(source: Source, timeline: pa.Table, employer_id: str | None
                    CAST(m.worker_id AS VARCHAR) AS worker_id,
                    CAST(m.substance_id AS VARCHAR) AS substance_id,
                    CAST(m.sampling_start AS DATE) AS sampling_date,
-                   coalesce(m.value, m.lod) AS value,
+                   {average} AS value,
                    coalesce(m.below_lod, FALSE) AS censored,
                    m.unit,
-                   coalesce(m.value, m.lod) / t.limit_value AS exposure_index,
+                   {average} / t.limit_value AS exposure_index,
+                   '{"STEL15min" if short_term else "TWA8h"}' AS limit_type,
                    t.limit_value, t.jurisdiction, t.limit_unit, t.limit_stated_value,
                    t.limit_valid_from, t.limit_valid_to, t.citation
             FROM measurements m
@@ -123,11 +138,11 @@ def exposure_indices(source: Source, timeline: pa.Table, employer_id: str | None
              AND (t.valid_from IS NULL OR CAST(m.sampling_start AS DATE) >= t.valid_from)
              AND (t.valid_to IS NULL OR CAST(m.sampling_start AS DATE) < t.valid_to)
             WHERE m.sample_type = 'personal_air'
-              AND m.sampled_minutes >= ?
+              AND {duration}
               AND coalesce(m.value, m.lod) > 0
               {where}
             """,
-            [MIN_SHIFT_SAMPLE_MINUTES, *([employer_id] if employer_id else [])],
+            [employer_id] if employer_id else [],
         )
     finally:
         source.unregister("_limit_timeline")
@@ -148,7 +163,13 @@ def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: b
             pl.col("sampling_date").min().alias("first_sample"),
             pl.col("sampling_date").max().alias("last_sample"),
             pl.struct(
-                "limit_stated_value", "limit_unit", "jurisdiction", "limit_valid_from", "limit_valid_to", "citation"
+                "limit_type",
+                "limit_stated_value",
+                "limit_unit",
+                "jurisdiction",
+                "limit_valid_from",
+                "limit_valid_to",
+                "citation",
             )
             .unique(maintain_order=True)
             .alias("limits"),
@@ -223,6 +244,7 @@ def trend(indices: pl.DataFrame, names: pl.DataFrame) -> list[TrendRow]:
 
 def _limit(row: dict[str, Any]) -> LimitUsed:
     return LimitUsed(
+        limit_type=row["limit_type"],
         value=row["limit_stated_value"],
         unit=row["limit_unit"],
         jurisdiction=row["jurisdiction"],

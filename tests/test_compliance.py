@@ -170,3 +170,35 @@ def test_report_over_http_is_limited_to_the_employer(tmp_path: Any) -> None:
             assert theirs.get("/api/v1/compliance/exceedances").json() == []
     finally:
         server.stop()
+
+
+def test_short_samples_meet_the_stel_not_the_8_hour_limit(runtime: Runtime) -> None:
+    gate, worker, seg = _setup(runtime)
+    start = dt.datetime(2019, 5, 6, 10, 0, tzinfo=dt.UTC)
+    # Benzene STEL (EU BOELV from 2026; before that none) is absent in 2019: use toluene, NL STEL 384 mg/m3.
+    items = [
+        MeasurementIn(
+            sample_type="personal_air",
+            substance_cas="108-88-3",
+            worker_id=worker.id,
+            seg_id=seg.id,
+            value=value,
+            unit="mg/m3",
+            sampling_start=start,
+            sampling_end=start + dt.timedelta(minutes=minutes),
+        )
+        for value, minutes in [(600.0, 10), (500.0, 15), (300.0, 30)]
+    ]
+    with runtime.db.write() as tx:
+        measurements.record_measurements(tx, runtime.vault, gate, items)
+        gate.flush(tx)
+    with runtime.db.read() as tx:
+        found = compliance.employer_exceedances(tx, gate)
+        report = compliance.employer_report(tx, gate)
+    # 600 mg/m3 for 10 min = 400 over 15 min > 384; 500 for 15 min > 384; the 30-min sample is neither
+    # a STEL sample nor a shift sample.
+    assert sorted((round(e.value, 1), e.limit.limit_type, e.limit.value) for e in found) == [
+        (400.0, "STEL15min", 384.0),
+        (500.0, "STEL15min", 384.0),
+    ]
+    assert report == []  # no shift-long samples: nothing for EN 689

@@ -30,7 +30,8 @@ __all__ = ["ComplianceInput", "employer_exceedances", "employer_report", "employ
 class ComplianceInput(msgspec.Struct):
     """Everything the analytics need for one employer, read in one transaction."""
 
-    indices: pl.DataFrame
+    indices: pl.DataFrame  # shift-long samples against the 8-h limits
+    short_term: pl.DataFrame  # samples of at most 15 minutes against the STELs
     names: pl.DataFrame
 
 
@@ -48,8 +49,9 @@ def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
         for s in substance_table.list_substances(tx)
         if str(s.id) in used_units
     ]
-    timeline = limit_timeline(limit_table.limit_values(tx), catalogue)
-    indices = exposure_indices(tx, timeline, employer_id)
+    limits = limit_table.limit_values(tx)
+    indices = exposure_indices(tx, limit_timeline(limits, catalogue), employer_id)
+    short_term = exposure_indices(tx, limit_timeline(limits, catalogue, "STEL15min"), employer_id, short_term=True)
     names = pl.from_arrow(
         tx.arrow(
             "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
@@ -59,7 +61,7 @@ def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
             [employer_id] if employer_id else [],
         )
     )
-    return ComplianceInput(indices=indices, names=names)  # type: ignore[arg-type]
+    return ComplianceInput(indices=indices, short_term=short_term, names=names)  # type: ignore[arg-type]
 
 
 def employer_report(tx: Tx, gate: Gate, *, bayesian: bool = True) -> list[ComplianceRow]:
@@ -70,7 +72,7 @@ def employer_report(tx: Tx, gate: Gate, *, bayesian: bool = True) -> list[Compli
 
 def employer_exceedances(tx: Tx, gate: Gate) -> list[Exceedance]:
     data = load_inputs(tx, str(gate.employer_id()))
-    found = exceedances(data.indices, data.names)
+    found = exceedances(pl.concat([data.indices, data.short_term]), data.names)
     gate.note_list("exceedance", {_uuid(e.worker_id) for e in found if e.worker_id})
     return found
 
