@@ -17,51 +17,12 @@ from registry.runtime import Runtime
 from registry.services import exposure_groups, measurements, organisations, registrations, workers
 from registry.store import organisations as org_table
 from registry.store import substances as substance_table
+from registry.synthetic import FAMILY_NAMES, FIRST_NAMES
 from schemas.exposure import MeasurementIn, RegistrationIn, SegIn, SegMemberIn
 from schemas.organisation import EmployerIn, SiteIn
 from schemas.people import EmploymentIn, WorkerIn
 
 __all__ = ["load_demo", "valid_bsn"]
-
-_FIRST = [
-    "Anna",
-    "Bram",
-    "Chantal",
-    "Daan",
-    "Emma",
-    "Fatima",
-    "Gert",
-    "Hanna",
-    "Ilse",
-    "Jeroen",
-    "Kees",
-    "Lotte",
-    "Mohamed",
-    "Noor",
-    "Okke",
-    "Priya",
-    "Ruud",
-    "Sanne",
-    "Tim",
-    "Yusuf",
-]
-_LAST = [
-    "de Vries",
-    "Jansen",
-    "Bakker",
-    "Visser",
-    "Smit",
-    "Meijer",
-    "de Boer",
-    "Mulder",
-    "Bos",
-    "Vos",
-    "Peters",
-    "Hendriks",
-    "van Dijk",
-    "Yilmaz",
-    "El Amrani",
-]
 
 
 class _Plan(msgspec.Struct, frozen=True):
@@ -165,7 +126,7 @@ def _employer_data(tx, rt, gate, plan, rng, substance_ids) -> None:  # type: ign
         for _ in range(rng.randint(4, 8)):
             person = WorkerIn(
                 bsn=valid_bsn(rng),
-                name=f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+                name=f"{rng.choice(FIRST_NAMES)} {rng.choice(FAMILY_NAMES)}",
                 date_of_birth=dt.date(rng.randint(1960, 2000), rng.randint(1, 12), rng.randint(1, 28)),
             )
             worker, _ = workers.register_worker(tx, rt.vault, gate, person)

@@ -42,7 +42,7 @@ from registry.store import Tx
 from schemas.errors import Conflict
 from schemas.limits import LimitValue
 
-__all__ = ["EmployerKey", "SyntheticSummary", "generate"]
+__all__ = ["FAMILY_NAMES", "FIRST_NAMES", "EmployerKey", "SyntheticSummary", "generate"]
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -351,7 +351,8 @@ _SECTORS: Final[tuple[_Sector, ...]] = (
 )
 _AGENCY_SBI: Final = "7820"
 
-_FIRST: Final = (
+# Names common in the Netherlands, for generated (never real) people; demo.py uses them too.
+FIRST_NAMES: Final = (
     "Anna",
     "Bram",
     "Chantal",
@@ -401,7 +402,7 @@ _FIRST: Final = (
     "Martijn",
     "Nadia",
 )
-_LAST: Final = (
+FAMILY_NAMES: Final = (
     "de Vries",
     "Jansen",
     "Bakker",
@@ -723,8 +724,8 @@ def _people(rng: np.random.Generator, vault: Vault, n: int, taken_bsn: set[str])
                 break
     if len(bsn) < n:
         raise Conflict("the drawn BSNs are already in this store (a broken-off load of this seed?); pass another seed")
-    first = rng.integers(0, len(_FIRST), size=n).tolist()
-    last = rng.integers(0, len(_LAST), size=n).tolist()
+    first = rng.integers(0, len(FIRST_NAMES), size=n).tolist()
+    last = rng.integers(0, len(FAMILY_NAMES), size=n).tolist()
     birth = rng.integers(_day(dt.date(1940, 1, 1)), _day(dt.date(2004, 12, 31)), size=n, endpoint=True)
     start = birth + (rng.uniform(17.0, 26.0, size=n) * 365.25).astype(np.int64)
     start = np.minimum(start, _day(AS_OF) - 180)
@@ -734,7 +735,7 @@ def _people(rng: np.random.Generator, vault: Vault, n: int, taken_bsn: set[str])
         ids=_uuids(rng, n),
         bsn=bsn,
         bsn_index=index,
-        name=[f"{_FIRST[f]} {_LAST[s]}" for f, s in zip(first, last, strict=True)],
+        name=[f"{FIRST_NAMES[f]} {FAMILY_NAMES[s]}" for f, s in zip(first, last, strict=True)],
         birth=birth,
         career_start=start,
         career_end=np.minimum(end, _day(AS_OF)),
@@ -796,11 +797,11 @@ def _organisations(rng: np.random.Generator, firms: _Firms, jobs: _Jobs, taken_k
     n_regular, n_agencies = len(firms.size), jobs.n_agencies
     sector = np.concatenate([firms.sector, np.full(n_agencies, -1, dtype=np.int64), jobs.self_employed_sector])
     total = len(sector)
-    family = rng.integers(0, len(_LAST), size=total).tolist()
+    family = rng.integers(0, len(FAMILY_NAMES), size=total).tolist()
     form = rng.choice(np.array(["B.V.", "B.V.", "B.V.", "V.O.F.", ""]), size=total).tolist()
     names: list[str] = []
     for i, (s, f, legal) in enumerate(zip(sector.tolist(), family, form, strict=True)):
-        surname = _LAST[f][0].upper() + _LAST[f][1:]
+        surname = FAMILY_NAMES[f][0].upper() + FAMILY_NAMES[f][1:]
         if s < 0:
             names.append(f"{surname} Uitzendbureau B.V.")
         elif i >= n_regular + n_agencies:
