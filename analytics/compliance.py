@@ -146,7 +146,9 @@ def exposure_indices(
         )
     finally:
         source.unregister("_limit_timeline")
-    return pl.from_arrow(table)  # type: ignore[return-value]
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a table, not a single column
+    return frame
 
 
 def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: bool = True) -> list[ComplianceRow]:

@@ -15,6 +15,7 @@ import msgspec
 from registry.access import Actor, ActorKind, Gate, Purpose
 from registry.runtime import Runtime
 from registry.services import exposure_groups, measurements, organisations, registrations, workers
+from registry.store import Tx
 from registry.store import organisations as org_table
 from registry.store import substances as substance_table
 from registry.synthetic import FAMILY_NAMES, FIRST_NAMES
@@ -30,7 +31,7 @@ class _Plan(msgspec.Struct, frozen=True):
     name: str
     sbi: str
     city: str
-    segs: list[tuple[str, str, str | None, float, str]]  # SEG name, task, CAS or agent name, GM, unit
+    segs: list[tuple[str, str, str, float, str]]  # SEG name, task, CAS or agent name, GM, unit
 
 
 _PLANS = [
@@ -113,12 +114,14 @@ def load_demo(rt: Runtime, seed: int = 2026) -> list[str]:
     return lines
 
 
-def _key_line(tx: object, employer_id: uuid.UUID, name: str) -> str:
-    key = organisations.create_api_key(tx, employer_id, label="demo")  # type: ignore[arg-type]
+def _key_line(tx: Tx, employer_id: uuid.UUID, name: str) -> str:
+    key = organisations.create_api_key(tx, employer_id, label="demo")
     return f"{name}: {key.api_key}"
 
 
-def _employer_data(tx, rt, gate, plan, rng, substance_ids) -> None:  # type: ignore[no-untyped-def]
+def _employer_data(
+    tx: Tx, rt: Runtime, gate: Gate, plan: _Plan, rng: random.Random, substance_ids: dict[str, uuid.UUID]
+) -> None:
     site = organisations.create_site(tx, gate, SiteIn(name=f"Vestiging {plan.city}", city=plan.city))
     for seg_name, task, substance, gm, unit in plan.segs:
         seg = exposure_groups.create_seg(tx, gate, SegIn(name=seg_name, site_id=site.id, description=task))
@@ -179,7 +182,17 @@ def _substance(key: str, substance_ids: dict[str, uuid.UUID]) -> uuid.UUID:
     return substance_ids[key]
 
 
-def _air_samples(rng, seg_id, site_id, members, substance, substance_ids, gm, unit, task) -> list[MeasurementIn]:  # type: ignore[no-untyped-def]
+def _air_samples(
+    rng: random.Random,
+    seg_id: uuid.UUID,
+    site_id: uuid.UUID,
+    members: list[uuid.UUID],
+    substance: str,
+    substance_ids: dict[str, uuid.UUID],
+    gm: float,
+    unit: str,
+    task: str,
+) -> list[MeasurementIn]:
     """Lognormal shift samples (GSD 2.2) over 2019-2025; ~10 % below the detection limit."""
     items = []
     for _ in range(rng.randint(8, 14)):

@@ -4,6 +4,7 @@ how exposure developed; computed by analytics/compliance.py over the store."""
 from __future__ import annotations
 
 import csv
+import uuid
 from importlib import resources
 
 import msgspec
@@ -52,7 +53,7 @@ def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
     limits = limit_table.limit_values(tx)
     indices = exposure_indices(tx, limit_timeline(limits, catalogue), employer_id)
     short_term = exposure_indices(tx, limit_timeline(limits, catalogue, "STEL15min"), employer_id, short_term=True)
-    names = pl.from_arrow(
+    names = _frame(
         tx.arrow(
             "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
             "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
@@ -61,7 +62,7 @@ def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
             [employer_id] if employer_id else [],
         )
     )
-    return ComplianceInput(indices=indices, short_term=short_term, names=names)  # type: ignore[arg-type]
+    return ComplianceInput(indices=indices, short_term=short_term, names=names)
 
 
 def employer_report(tx: Tx, gate: Gate, *, bayesian: bool = True) -> list[ComplianceRow]:
@@ -73,7 +74,7 @@ def employer_report(tx: Tx, gate: Gate, *, bayesian: bool = True) -> list[Compli
 def employer_exceedances(tx: Tx, gate: Gate) -> list[Exceedance]:
     data = load_inputs(tx, str(gate.employer_id()))
     found = exceedances(pl.concat([data.indices, data.short_term]), data.names)
-    gate.note_list("exceedance", {_uuid(e.worker_id) for e in found if e.worker_id})
+    gate.note_list("exceedance", {uuid.UUID(e.worker_id) for e in found if e.worker_id})
     return found
 
 
@@ -83,15 +84,15 @@ def employer_trend(tx: Tx, gate: Gate) -> list[TrendRow]:
     return trend(data.indices, data.names)
 
 
+def _frame(table: object) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a table, not a single column
+    return frame
+
+
 def _reference_aliases() -> dict[str, tuple[str, ...]]:
     """Other names limit lists use for a catalogue agent (agents.csv, column aliases)."""
     with (resources.files("analytics") / "reference" / "agents.csv").open(encoding="utf-8") as handle:
         return {
             row["substance_name"]: tuple(a for a in row["aliases"].split("|") if a) for row in csv.DictReader(handle)
         }
-
-
-def _uuid(text: str):  # type: ignore[no-untyped-def]
-    import uuid
-
-    return uuid.UUID(text)

@@ -8,7 +8,7 @@ from importlib import resources
 from registry.store import Database, Tx
 from registry.store import substances as table
 from schemas.substances import SubstanceIn, SubstanceOut
-from schemas.validation import check
+from schemas.validation import check, parse
 
 __all__ = ["add_substance", "load_reference_substances", "reference_substances"]
 
@@ -32,13 +32,16 @@ def reference_substances() -> list[SubstanceIn]:
     with (_REFERENCE / "agents.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             found.append(
-                SubstanceIn(
-                    name=row["substance_name"],
-                    cas=row["cas"] or None,
-                    carcinogen_category=row["carcinogen_category"] or None,  # type: ignore[arg-type]
-                    mutagen_category=row["mutagen_category"] or None,  # type: ignore[arg-type]
-                    reprotoxic_category=row["reprotoxic_category"] or None,  # type: ignore[arg-type]
-                    respiratory_sensitiser=row["respiratory_sensitiser"] == "true",
+                parse(
+                    SubstanceIn,
+                    {
+                        "name": row["substance_name"],
+                        "cas": row["cas"] or None,
+                        "carcinogen_category": row["carcinogen_category"] or None,
+                        "mutagen_category": row["mutagen_category"] or None,
+                        "reprotoxic_category": row["reprotoxic_category"] or None,
+                        "respiratory_sensitiser": row["respiratory_sensitiser"] == "true",
+                    },
                 )
             )
     return [check(s) for s in found]

@@ -137,8 +137,8 @@ def _decrypt(vault: Vault, tx: Tx, worker_id: uuid.UUID) -> WorkerOut:
     return _open(vault, row, table.KeyTable(tx).wrapped_key(worker_id))
 
 
-def _open(vault: Vault, row: table.EncryptedWorker, key: object) -> WorkerOut:
-    cipher = vault.worker_cipher(row.id, key)  # type: ignore[arg-type]
+def _open(vault: Vault, row: table.EncryptedWorker, key: WrappedKey | None) -> WorkerOut:
+    cipher = vault.worker_cipher(row.id, key)
     return WorkerOut(
         id=row.id,
         bsn=cipher.decrypt_text(_BSN, row.bsn_ct),
