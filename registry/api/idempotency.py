@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from litestar import Request, Response
 from litestar.utils.scope.state import ScopeState
@@ -22,7 +22,7 @@ from registry.store import Tx
 from registry.store.idempotency import StoredOutcome, find_outcome, save_outcome
 from schemas.errors import Conflict, FieldError, InvalidInput
 
-__all__ = ["IDEMPOTENCY_HEADER", "Created", "create_once"]
+__all__ = ["IDEMPOTENCY_HEADER", "Created", "create_once", "create_record"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MAX_KEY = 255
@@ -63,6 +63,36 @@ def create_once(
     with audited(runtime.db, actor, purpose) as gate:
         employer_id = gate.employer_id()
         return gate.write(runtime.db, once)
+
+
+class _Record(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def create_record(
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    actor: Actor,
+    purpose: Purpose,
+    *,
+    resource_type: str,
+    create: Callable[[Tx, Gate], R],
+    read: Callable[[Tx, Gate, uuid.UUID], R],
+) -> Response[R]:
+    """The common case of `create_once`: one new record (201), replayed by reading it back."""
+
+    def created(tx: Tx, gate: Gate) -> Created[R]:
+        record = create(tx, gate)
+        return record, [record.id], 201
+
+    def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> R:
+        return read(tx, gate, ids[0])
+
+    return create_once(request, runtime, actor, purpose, resource_type=resource_type, create=created, replay=replay)
 
 
 def _fingerprint(request: Request[Any, Any, Any]) -> str:

@@ -19,7 +19,7 @@ from litestar.openapi.spec import (
 from litestar.params import Parameter
 
 from registry.access import Actor, Gate, Purpose, audited
-from registry.api.idempotency import Created, create_once
+from registry.api.idempotency import Created, create_once, create_record
 from registry.api.routes.common import Limit, Offset, Page
 from registry.runtime import Runtime
 from registry.services import exposure_groups as seg_service
@@ -81,15 +81,15 @@ class ExposureController(Controller):
         purpose: Purpose,
     ) -> Response[SegOut]:
         check(data)
-
-        def create(tx: Tx, gate: Gate) -> Created[SegOut]:
-            seg = seg_service.create_seg(tx, gate, data)
-            return seg, [seg.id], 201
-
-        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> SegOut:
-            return seg_service.get_seg(tx, gate, ids[0])
-
-        return create_once(request, runtime, actor, purpose, resource_type="seg", create=create, replay=replay)
+        return create_record(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="seg",
+            create=lambda tx, gate: seg_service.create_seg(tx, gate, data),
+            read=seg_service.get_seg,
+        )
 
     @get("/segs", summary="This employer's SEGs", sync_to_thread=True)
     def list_segs(self, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[SegOut]:
@@ -272,22 +272,14 @@ class ExposureController(Controller):
         purpose: Purpose,
     ) -> Response[RegistrationOut]:
         check(data)
-
-        def create(tx: Tx, gate: Gate) -> Created[RegistrationOut]:
-            entry = registration_service.create_registration(tx, gate, data)
-            return entry, [entry.id], 201
-
-        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> RegistrationOut:
-            return registration_service.get_registration(tx, gate, ids[0])
-
-        return create_once(
+        return create_record(
             request,
             runtime,
             actor,
             purpose,
             resource_type="registration",
-            create=create,
-            replay=replay,
+            create=lambda tx, gate: registration_service.create_registration(tx, gate, data),
+            read=registration_service.get_registration,
         )
 
     @get("/registrations", summary="This employer's exposure register", sync_to_thread=True)

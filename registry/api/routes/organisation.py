@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 
 from registry.access import Actor, Gate, Purpose
-from registry.api.idempotency import Created, create_once
+from registry.api.idempotency import Created, create_once, create_record
 from registry.runtime import Runtime
 from registry.services import organisations as service
 from registry.services import substances as substance_service
@@ -43,12 +43,15 @@ class OrganisationController(Controller):
         purpose: Purpose,
     ) -> Response[SiteOut]:
         check(data)
-
-        def create(tx: Tx, gate: Gate) -> Created[SiteOut]:
-            site = service.create_site(tx, gate, data)
-            return site, [site.id], 201
-
-        return create_once(request, runtime, actor, purpose, resource_type="site", create=create, replay=_site)
+        return create_record(
+            request,
+            runtime,
+            actor,
+            purpose,
+            resource_type="site",
+            create=lambda tx, gate: service.create_site(tx, gate, data),
+            read=_site,
+        )
 
     @get("/sites", summary="Sites and departments of this employer", sync_to_thread=True)
     def list_sites(self, runtime: Runtime, actor: Actor) -> list[SiteOut]:
@@ -90,8 +93,8 @@ class OrganisationController(Controller):
         )
 
 
-def _site(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> SiteOut:
-    site = org_table.site_by_id(tx, ids[0])
+def _site(tx: Tx, gate: Gate, site_id: uuid.UUID) -> SiteOut:
+    site = org_table.site_by_id(tx, site_id)
     if site is None:
         raise NotFound("site not found")
     return site

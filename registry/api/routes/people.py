@@ -106,3 +106,10 @@ class PeopleController(Controller):
     ) -> list[EmploymentOut]:
         with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
             return service.list_employments(tx, gate, worker_id)
+
+
+def _employment(tx: Tx, gate: Gate, employment_id: uuid.UUID) -> EmploymentOut:
+    found = people_table.employment_by_id(tx, employment_id)
+    if found is None:
+        raise NotFound("employment not found")
+    return found
