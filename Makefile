@@ -12,6 +12,7 @@ run: setup
 
 test: setup
 	@scripts/check-services.sh
+	@scripts/install-browser.sh
 	.venv/bin/pytest -n 2 $(ARGS)
 
 lint: setup

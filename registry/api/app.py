@@ -2,12 +2,12 @@
 
 Routes live in registry/api/routes, rules in registry/access, storage in registry/store.
 The OpenAPI document is at /schema/openapi.json and Swagger UI at /schema/swagger,
-served from the swagger-ui-bundle wheel (no CDN).
+served from the swagger-ui-py wheel (Swagger UI 5, which reads OpenAPI 3.1; no CDN).
 """
 
 from __future__ import annotations
 
-import swagger_ui_bundle
+from importlib import resources
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -65,7 +65,7 @@ def _openapi() -> OpenAPIConfig:
 
 def create_app(runtime: Runtime) -> Litestar:
     assets = create_static_files_router(
-        path=_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
+        path=_ASSETS, directories=[str(resources.files("swagger_ui") / "static")], include_in_schema=False
     )
     return Litestar(
         route_handlers=[
