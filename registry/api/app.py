@@ -8,6 +8,7 @@ served from the swagger-ui-py wheel (Swagger UI 5, which reads OpenAPI 3.1; no C
 from __future__ import annotations
 
 from importlib import resources
+
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
