@@ -115,11 +115,13 @@ def human_bytes(kib: float) -> str:
     return f"{kib / 1024:,.0f} MiB"
 
 
-def run_registry(data_dir: Path, *args: str, stream_stderr: bool = False) -> subprocess.CompletedProcess[str]:
+def run_registry(
+    data_dir: Path, *args: str, stream_stderr: bool = False, store: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
     """Run a `registry` subcommand against `data_dir` (the embedded store allows one process
-    at a time, so this happens before the server starts)."""
+    at a time, so this happens before the server starts). `store` adds e.g. --postgres DSN."""
     return subprocess.run(
-        [REGISTRY, "--data-dir", str(data_dir), *args],
+        [REGISTRY, "--data-dir", str(data_dir), *store, *args],
         stdout=subprocess.PIPE,
         stderr=None if stream_stderr else subprocess.PIPE,
         text=True,

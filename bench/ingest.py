@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--single", type=int, default=500, help="sequential single-measurement POSTs")
     group.add_argument("--batches", type=int, default=20, help="batch POSTs")
     group.add_argument("--batch-size", type=int, default=5000, help="measurements per batch (at most 10,000)")
+    group.add_argument(
+        "--ingest-postgres",
+        metavar="DSN",
+        help="serve from this PostgreSQL database (a fresh schema) instead of the embedded store; "
+        "recorded as its own section, e.g. 'host=127.0.0.1 dbname=test user=postgres'",
+    )
 
 
 class _Timing(msgspec.Struct, frozen=True):
@@ -79,17 +85,24 @@ def run(args: argparse.Namespace) -> Section:
     if not 0 < args.batch_size <= 10_000:
         raise SystemExit("--batch-size must be 1 to 10,000 (the API's limit)")
     where = machine()
+    store = (
+        ["--postgres", args.ingest_postgres, "--postgres-schema", f"bench_{uuid.uuid4().hex[:12]}"]
+        if args.ingest_postgres
+        else []
+    )
     with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
         data = Path(tmp) / "data"
         created = json.loads(
             run_registry(
-                data, "employer", "create", "--kvk", _EMPLOYER_KVK, "--name", "Benchmark Metaal B.V.", "--sbi", "2511"
+                data,
+                *("employer", "create", "--kvk", _EMPLOYER_KVK, "--name", "Benchmark Metaal B.V.", "--sbi", "2511"),
+                store=store,
             ).stdout
         )
         api_key = str(created["api_key"])
-        prefill = _prefill(data, args.measurements, args.seed) if args.measurements else None
+        prefill = _prefill(data, args.measurements, args.seed, store) if args.measurements else None
         registry_port, baseline_port = free_port(), free_port()
-        registry_cmd = [REGISTRY, "--data-dir", str(data), "serve", "--port", str(registry_port)]
+        registry_cmd = [REGISTRY, "--data-dir", str(data), *store, "serve", "--port", str(registry_port)]
         baseline_cmd = [
             sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1",
             "--port", str(baseline_port), "--log-level", "warning", "--no-access-log",
@@ -119,16 +132,25 @@ def run(args: argparse.Namespace) -> Section:
                     server.url, api_key, "/api/v1/measurements/batch", batches, args.batch_size
                 )
             rss = {server.name: server.peak_rss_kib() for server in (registry, baseline)}
+    if store:
+        return Section(
+            name=f"{NAME}-postgres",
+            title="Measurement ingest over HTTP, PostgreSQL store",
+            machine=where,
+            body=_body(args, setup, timings, rss, prefill),
+        )
     return Section(
         name=NAME, title="Measurement ingest over HTTP", machine=where, body=_body(args, setup, timings, rss, prefill)
     )
 
 
-def _prefill(data: Path, measurements: int, seed: int) -> _Prefill:
+def _prefill(data: Path, measurements: int, seed: int, store: Sequence[str]) -> _Prefill:
     """`registry synth` in its own process: its wall time and peak memory are its own."""
     _say(f"filling the store with {measurements:,} synthetic measurements")
     started = time.perf_counter()
-    done = run_registry(data, "synth", "--measurements", str(measurements), "--seed", str(seed), stream_stderr=True)
+    done = run_registry(
+        data, "synth", "--measurements", str(measurements), "--seed", str(seed), stream_stderr=True, store=store
+    )
     wall = time.perf_counter() - started
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     # ru_maxrss of waited-for children is the largest of them: the generator, not the
