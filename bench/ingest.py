@@ -28,6 +28,7 @@ import msgspec
 from bench.common import REGISTRY, Server, free_port, human_bytes, machine, percentile, run_registry
 from bench.report import Section, table
 from registry.demo import valid_bsn
+from registry.store.backends import PostgresServer, connect
 from schemas.exposure import MeasurementBatch, MeasurementIn
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -133,6 +134,7 @@ def run(args: argparse.Namespace) -> Section:
                 )
             rss = {server.name: server.peak_rss_kib() for server in (registry, baseline)}
     if store:
+        _drop_schema(store[1], store[3])
         return Section(
             name=f"{NAME}-postgres",
             title="Measurement ingest over HTTP, PostgreSQL store",
@@ -142,6 +144,15 @@ def run(args: argparse.Namespace) -> Section:
     return Section(
         name=NAME, title="Measurement ingest over HTTP", machine=where, body=_body(args, setup, timings, rss, prefill)
     )
+
+
+def _drop_schema(dsn: str, schema: str) -> None:
+    """Leave the PostgreSQL database as the benchmark found it."""
+    con = connect(PostgresServer(dsn=dsn, schema="public"))
+    try:
+        con.execute(f"CALL postgres_execute('store', 'DROP SCHEMA IF EXISTS {schema} CASCADE')")
+    finally:
+        con.close()
 
 
 def _prefill(data: Path, measurements: int, seed: int, store: Sequence[str]) -> _Prefill:
