@@ -208,7 +208,7 @@ def exceedances(indices: pl.DataFrame, names: pl.DataFrame) -> list[Exceedance]:
     """Detected results above the limit in force on their date, worst first."""
     above = (
         indices.filter(~pl.col("censored") & (pl.col("exposure_index") > 1.0))
-        .join(names.select("substance_id", "substance_name").unique(), on="substance_id", how="left")
+        .join(_substance_names(names), on="substance_id", how="left")
         .sort("exposure_index", descending=True)
     )
     return [
@@ -230,7 +230,7 @@ def exceedances(indices: pl.DataFrame, names: pl.DataFrame) -> list[Exceedance]:
 def trend(indices: pl.DataFrame, names: pl.DataFrame) -> list[TrendRow]:
     """Per substance and year: how many results, their median index, the share above 1."""
     table = (
-        indices.join(names.select("substance_id", "substance_name").unique(), on="substance_id", how="left")
+        indices.join(_substance_names(names), on="substance_id", how="left")
         .with_columns(pl.col("sampling_date").dt.year().alias("year"))
         .group_by("substance_name", "year")
         .agg(
@@ -242,6 +242,10 @@ def trend(indices: pl.DataFrame, names: pl.DataFrame) -> list[TrendRow]:
         .sort("substance_name", "year")
     )
     return [msgspec.convert(row, TrendRow) for row in table.to_dicts()]
+
+
+def _substance_names(names: pl.DataFrame) -> pl.DataFrame:
+    return names.select("substance_id", "substance_name").unique()
 
 
 def _limit(row: dict[str, Any]) -> LimitUsed:

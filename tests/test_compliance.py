@@ -202,3 +202,24 @@ def test_short_samples_meet_the_stel_not_the_8_hour_limit(runtime: Runtime) -> N
         (500.0, "STEL15min", 384.0),
     ]
     assert report == []  # no shift-long samples: nothing for EN 689
+
+
+def test_an_exceedance_outside_any_seg_names_its_substance(runtime: Runtime) -> None:
+    gate, worker, _ = _setup(runtime)
+    start = dt.datetime(2019, 6, 3, 7, 0, tzinfo=dt.UTC)
+    sample = MeasurementIn(
+        sample_type="personal_air",
+        substance_cas=BENZENE,
+        worker_id=worker.id,
+        value=1.4,
+        unit="mg/m3",
+        sampling_start=start,
+        sampling_end=start + dt.timedelta(hours=8),
+    )
+    with runtime.db.write() as tx:
+        measurements.record_measurements(tx, runtime.vault, gate, [sample])
+        gate.flush(tx)
+    with runtime.db.read() as tx:
+        (found,) = compliance.employer_exceedances(tx, gate)
+    assert found.seg_id is None and found.substance_name == "Benzene"
+    assert found.exposure_index == pytest.approx(2.0)

@@ -55,9 +55,10 @@ def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
     short_term = exposure_indices(tx, limit_timeline(limits, catalogue, "STEL15min"), employer_id, short_term=True)
     names = _frame(
         tx.arrow(
+            # LEFT JOIN: results without a SEG still need their substance's name.
             "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
             "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
-            "FROM measurements m JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id"
+            "FROM measurements m LEFT JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id"
             + (" WHERE m.employer_id = CAST(? AS UUID)" if employer_id else ""),
             [employer_id] if employer_id else [],
         )
