@@ -25,16 +25,19 @@ import polars as pl
 import pyarrow as pa
 
 from analytics.statistics import Assessment, BayesianResult, assess, bayesian_many
+from schemas.limits import LimitUsed
 
 __all__ = [
+    "LIMIT_IN_FORCE",
     "MIN_SHIFT_SAMPLE_MINUTES",
     "ComplianceRow",
     "Exceedance",
-    "LimitUsed",
     "TrendRow",
     "compliance_report",
     "exceedances",
     "exposure_indices",
+    "limit_used",
+    "results_of",
     "trend",
 ]
 
@@ -44,6 +47,10 @@ MIN_SHIFT_SAMPLE_MINUTES = 120.0
 # A STEL is a 15-minute average: a sample of at most 15 minutes is averaged over 15 minutes
 # with no exposure outside it (analytics/exposure.py stel_15min); longer ones are not compared.
 STEL_MINUTES = 15.0
+# Joins a measurement `m` to the row of a limit timeline `t` in force on its sampling date.
+LIMIT_IN_FORCE = """t.substance_id = CAST(m.substance_id AS VARCHAR) AND t.unit = m.unit
+             AND (t.valid_from IS NULL OR CAST(m.sampling_start AS DATE) >= t.valid_from)
+             AND (t.valid_to IS NULL OR CAST(m.sampling_start AS DATE) < t.valid_to)"""
 
 
 class Source(Protocol):
@@ -54,16 +61,6 @@ class Source(Protocol):
     def register(self, name: str, table: pa.Table) -> None: ...
 
     def unregister(self, name: str) -> None: ...
-
-
-class LimitUsed(msgspec.Struct, frozen=True, kw_only=True):
-    limit_type: str
-    value: float
-    unit: str
-    jurisdiction: str
-    valid_from: dt.date | None
-    valid_to: dt.date | None
-    citation: str
 
 
 class ComplianceRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,12 +100,18 @@ class TrendRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def exposure_indices(
-    source: Source, timeline: pa.Table, employer_id: str | None = None, *, short_term: bool = False
+    source: Source,
+    timeline: pa.Table,
+    employer_id: str | None = None,
+    *,
+    worker_id: str | None = None,
+    short_term: bool = False,
 ) -> pl.DataFrame:
     """One row per personal air result with a binding limit on its date: shift-long samples
     against the 8-h timeline, or (`short_term`) samples of at most 15 min, as 15-min
-    averages, against the STEL timeline."""
-    where = "AND m.employer_id = CAST(? AS UUID)" if employer_id else ""
+    averages, against the STEL timeline. Limited to one employer's and/or one worker's
+    results when given."""
+    where, params = results_of(employer_id, worker_id)
     if short_term:
         average = f"coalesce(m.value, m.lod) * m.sampled_minutes / {STEL_MINUTES}"
         duration = f"m.sampled_minutes <= {STEL_MINUTES}"
@@ -133,22 +136,27 @@ def exposure_indices(
                    t.limit_value, t.jurisdiction, t.limit_unit, t.limit_stated_value,
                    t.limit_valid_from, t.limit_valid_to, t.citation
             FROM measurements m
-            JOIN _limit_timeline t
-              ON t.substance_id = CAST(m.substance_id AS VARCHAR) AND t.unit = m.unit
-             AND (t.valid_from IS NULL OR CAST(m.sampling_start AS DATE) >= t.valid_from)
-             AND (t.valid_to IS NULL OR CAST(m.sampling_start AS DATE) < t.valid_to)
+            JOIN _limit_timeline t ON {LIMIT_IN_FORCE}
             WHERE m.sample_type = 'personal_air'
               AND {duration}
               AND coalesce(m.value, m.lod) > 0
               {where}
             """,
-            [employer_id] if employer_id else [],
+            params,
         )
     finally:
         source.unregister("_limit_timeline")
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)  # a table, not a single column
     return frame
+
+
+def results_of(employer_id: str | None, worker_id: str | None, alias: str = "m") -> tuple[str, list[str]]:
+    """`AND ...` conditions (and their parameters) limiting measurements to one employer's
+    and/or one worker's results; empty for all of them."""
+    chosen = [(column, value) for column, value in (("employer_id", employer_id), ("worker_id", worker_id)) if value]
+    sql = " ".join(f"AND {alias}.{column} = CAST(? AS UUID)" for column, _ in chosen)
+    return sql, [value for _, value in chosen]
 
 
 def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: bool = True) -> list[ComplianceRow]:
@@ -197,7 +205,7 @@ def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: b
             last_sample=row["last_sample"],
             en689=assess(values, censored, 1.0),
             bayesian=posteriors.get(i),
-            limits=[_limit(limit) for limit in row["limits"]],
+            limits=[limit_used(limit) for limit in row["limits"]],
             measurement_ids=row["measurement_id"],
         )
         for i, (row, (values, censored)) in enumerate(zip(rows, arrays, strict=True))
@@ -220,7 +228,7 @@ def exceedances(indices: pl.DataFrame, names: pl.DataFrame) -> list[Exceedance]:
             sampling_date=row["sampling_date"],
             value=row["value"],
             unit=row["unit"],
-            limit=_limit(row),
+            limit=limit_used(row),
             exposure_index=row["exposure_index"],
         )
         for row in above.to_dicts()
@@ -248,7 +256,8 @@ def _substance_names(names: pl.DataFrame) -> pl.DataFrame:
     return names.select("substance_id", "substance_name").unique()
 
 
-def _limit(row: dict[str, Any]) -> LimitUsed:
+def limit_used(row: dict[str, Any]) -> LimitUsed:
+    """The limit columns of an exposure_indices row."""
     return LimitUsed(
         limit_type=row["limit_type"],
         value=row["limit_stated_value"],

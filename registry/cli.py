@@ -21,7 +21,7 @@ from registry.settings import Settings
 from registry.store import organisations as org_table
 from registry.store.people import KeyTable
 from schemas.errors import RegistryError
-from schemas.identifiers import normalise_kvk
+from schemas.identifiers import normalise_bsn, normalise_kvk
 from schemas.organisation import EmployerIn
 from schemas.validation import check
 
@@ -128,6 +128,29 @@ def cmd_report(rt: Runtime, args: argparse.Namespace) -> None:
         _print_json(row)
 
 
+def cmd_history(rt: Runtime, args: argparse.Namespace) -> None:
+    """The operator answers a worker's request for their history (purpose tsb_claim, audited)."""
+    from registry.access import Actor, ActorKind, Purpose, audited
+    from registry.services.history import worker_history
+    from registry.store.people import worker_id_by_index
+
+    try:
+        bsn = normalise_bsn(args.bsn)
+    except ValueError as exc:
+        raise SystemExit(f"registry: --bsn: {exc}") from None
+    with audited(rt.db, Actor(kind=ActorKind.ADMIN, id="cli"), Purpose.TSB_CLAIM) as gate, rt.db.read() as tx:
+        worker_id = worker_id_by_index(tx, rt.vault.blind_index("bsn", bsn))
+        if worker_id is None:
+            raise SystemExit("registry: no worker with this BSN is registered")
+        document = worker_history(tx, rt.vault, gate, worker_id)
+    encoded = msgspec.json.format(msgspec.json.encode(document)) + b"\n"
+    if args.output:
+        Path(args.output).write_bytes(encoded)
+        print(f"history of worker {worker_id} written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(encoded)
+
+
 def cmd_demo(rt: Runtime, args: argparse.Namespace) -> None:
     from registry.demo import load_demo
 
@@ -212,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--kvk", help="only this employer")
     report.add_argument("--no-bayesian", action="store_true", help="skip the Bayesian estimates")
     report.set_defaults(run=cmd_report)
+    history_cmd = sub.add_parser(
+        "history", help="a worker's exposure history across all employers, as JSON (for the worker or a TSB claim)"
+    )
+    history_cmd.add_argument("--bsn", required=True, help="the worker's BSN (found through the blind index)")
+    history_cmd.add_argument("--output", help="write to this file instead of standard output")
+    history_cmd.set_defaults(run=cmd_history)
     synth = sub.add_parser("synth", help="add synthetic employers, workers and measurements (tests, benchmarks)")
     synth.add_argument("--measurements", type=int, required=True, help="how many, e.g. 1000000; the rest scales along")
     synth.add_argument("--seed", type=int, default=1, help="same seed, same data (each seed loads once per store)")

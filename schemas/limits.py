@@ -28,6 +28,7 @@ from schemas.units import AIR_DIMENSIONS, BIOLOGICAL_DIMENSIONS, Dimension, cano
 __all__ = [
     "Jurisdiction",
     "LimitType",
+    "LimitUsed",
     "LimitValue",
     "dimensions_for",
 ]
@@ -157,6 +158,19 @@ class LimitValue(msgspec.Struct, frozen=True, kw_only=True):
             yield FieldError(field="notation", reason="must be text")
         if self.population is not None and _blank(self.population):
             yield FieldError(field="population", reason="leave out rather than blank")
+
+
+class LimitUsed(msgspec.Struct, frozen=True, kw_only=True):
+    """The limit a result was judged against, as published, with its citation: every
+    comparison the registry shows can be traced to the text it rests on."""
+
+    limit_type: str
+    value: float
+    unit: str
+    jurisdiction: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    citation: str
 
 
 def _blank(text: object) -> bool:

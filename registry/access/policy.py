@@ -21,7 +21,9 @@ __all__ = ["Action", "Decision", "Record", "decide", "scope_sql"]
 # for prevention and its legal duty to register exposure (Arbobesluit art. 4.10c).
 ROLE_PURPOSES: dict[ActorKind, frozenset[Purpose]] = {
     ActorKind.EMPLOYER: frozenset({Purpose.PREVENTION, Purpose.LEGAL_DUTY}),
-    ActorKind.ADMIN: frozenset({Purpose.ADMINISTRATION}),
+    # The operator also answers a worker's request for their own history (AVG art. 15, a
+    # TSB claim): the worker portal will let workers ask themselves.
+    ActorKind.ADMIN: frozenset({Purpose.ADMINISTRATION, Purpose.TSB_CLAIM}),
 }
 
 
@@ -65,11 +67,12 @@ def _employer(actor: Actor, action: Action, record: Record) -> Decision:
         if record.owner_employer_id == own:
             return Decision(True, "list limited to records of this employer")
         return Decision(False, "list outside this employer")
-    if record.type == "worker":
+    if record.type in ("worker", "worker_history"):
         if action is Action.CREATE:
             return Decision(True, "employer registers a worker it employs")
         if own in record.related_employer_ids:
-            return Decision(True, "worker has an employment with this employer")
+            # What the employer recorded itself (scope_sql), biological values withheld.
+            return Decision(True, "worker has an employment with this employer", redact_medical=True)
         return Decision(False, "worker has no employment with this employer")
     if action is Action.CREATE:
         if record.subject_worker_id is not None and own not in record.related_employer_ids:
@@ -82,11 +85,16 @@ def _employer(actor: Actor, action: Action, record: Record) -> Decision:
     return Decision(False, "recorded by another employer")
 
 
-def scope_sql(actor: Actor, table_alias: str = "") -> tuple[str, list[object]]:
-    """A WHERE fragment limiting a list to what `actor` may see of employer-owned records."""
+def scope_sql(
+    actor: Actor, table_alias: str = "", owner_columns: tuple[str, ...] = ("employer_id",)
+) -> tuple[str, list[object]]:
+    """A WHERE fragment limiting a list to what `actor` may see of employer-owned records.
+    `owner_columns` names every column that makes an employer a party to the record (an
+    employment belongs to the hiring company and to the agency)."""
     prefix = f"{table_alias}." if table_alias else ""
     if actor.kind is ActorKind.EMPLOYER and actor.employer_id is not None:
-        return f"{prefix}employer_id = ?", [actor.employer_id]
+        either = " OR ".join(f"{prefix}{column} = ?" for column in owner_columns)
+        return f"({either})", [actor.employer_id] * len(owner_columns)
     if actor.kind is ActorKind.ADMIN:
         return "TRUE", []
     return "FALSE", []

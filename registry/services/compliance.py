@@ -17,6 +17,7 @@ from analytics.compliance import (
     compliance_report,
     exceedances,
     exposure_indices,
+    results_of,
     trend,
 )
 from analytics.timeline import CatalogueSubstance, limit_timeline
@@ -36,11 +37,15 @@ class ComplianceInput(msgspec.Struct):
     names: pl.DataFrame
 
 
-def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
+def load_inputs(tx: Tx, employer_id: str | None, *, worker_id: str | None = None) -> ComplianceInput:
+    """The indices of one employer's, one worker's, or (neither) all results."""
     aliases = _reference_aliases()
     used_units: dict[str, list[str]] = {}
+    where, params = results_of(employer_id, worker_id)
     for substance_id, unit in tx.all(
-        "SELECT DISTINCT CAST(substance_id AS VARCHAR), unit FROM measurements WHERE sample_type = 'personal_air'"
+        "SELECT DISTINCT CAST(substance_id AS VARCHAR), unit FROM measurements m "
+        f"WHERE sample_type = 'personal_air' {where}",
+        params,
     ):
         used_units.setdefault(substance_id, []).append(unit)
     catalogue = [
@@ -51,16 +56,18 @@ def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
         if str(s.id) in used_units
     ]
     limits = limit_table.limit_values(tx)
-    indices = exposure_indices(tx, limit_timeline(limits, catalogue), employer_id)
-    short_term = exposure_indices(tx, limit_timeline(limits, catalogue, "STEL15min"), employer_id, short_term=True)
+    indices = exposure_indices(tx, limit_timeline(limits, catalogue), employer_id, worker_id=worker_id)
+    short_term = exposure_indices(
+        tx, limit_timeline(limits, catalogue, "STEL15min"), employer_id, worker_id=worker_id, short_term=True
+    )
     names = _frame(
         tx.arrow(
             # LEFT JOIN: results without a SEG still need their substance's name.
             "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
             "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
-            "FROM measurements m LEFT JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id"
-            + (" WHERE m.employer_id = CAST(? AS UUID)" if employer_id else ""),
-            [employer_id] if employer_id else [],
+            "FROM measurements m LEFT JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id "
+            f"WHERE TRUE {where}",
+            params,
         )
     )
     return ComplianceInput(indices=indices, short_term=short_term, names=names)

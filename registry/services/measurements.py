@@ -26,7 +26,14 @@ from schemas.exposure import MeasurementIn, MeasurementOut
 from schemas.identifiers import normalise_cas
 from schemas.units import canonical_unit
 
-__all__ = ["MeasurementFilter", "encrypt_result", "get_measurement", "list_measurements", "record_measurements"]
+__all__ = [
+    "MeasurementFilter",
+    "encrypt_result",
+    "get_measurement",
+    "list_measurements",
+    "measurements_of_worker",
+    "record_measurements",
+]
 
 MEDICAL_WITHHELD = (
     "medisch: individuele biomonitoringsuitslagen zijn alleen zichtbaar voor de bedrijfsarts en de werknemer / "
@@ -117,6 +124,15 @@ def list_measurements(
     gate.note_list("measurement", {r.worker_id for r in rows if r.worker_id})
     # The list scope is the employer's own records; their biological values stay medical.
     return [_out(vault, {}, row, redact=True) for row in rows], total
+
+
+def measurements_of_worker(
+    tx: Tx, vault: Vault, scope: tuple[str, list[object]], worker_id: uuid.UUID, *, redact: bool
+) -> list[MeasurementOut]:
+    """All of a worker's results within `scope`, oldest first; the caller has checked access."""
+    rows, _ = table.measurement_rows(tx, scope, MeasurementFilter(worker_id=worker_id), limit=None)
+    keys = _keys_for(tx, rows, redact)
+    return [_out(vault, keys, row, redact=redact) for row in rows]
 
 
 def _item_order(error: FieldError) -> tuple[int, str]:

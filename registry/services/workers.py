@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 
 from crypto import Vault, WrappedKey
-from registry.access import Action, Gate, Record
+from registry.access import Action, Decision, Gate, Record, scope_sql
 from registry.services.organisations import require_own_site
 from registry.store import Tx
 from registry.store import organisations as org_table
@@ -19,6 +19,8 @@ from schemas.people import EmploymentIn, EmploymentOut, WorkerIn, WorkerOut
 __all__ = [
     "check_worker_access",
     "create_employment",
+    "decrypt_worker",
+    "employment_scope",
     "get_worker",
     "list_employments",
     "list_workers",
@@ -38,7 +40,7 @@ def register_worker(tx: Tx, vault: Vault, gate: Gate, worker: WorkerIn) -> tuple
     gate.check(Action.CREATE, Record(type="worker", id=str(worker_id), subject_worker_id=worker_id))
     out = WorkerOut(id=worker_id, bsn=bsn, name=worker.name.strip(), date_of_birth=worker.date_of_birth)
     if existing is not None:
-        stored = _decrypt(vault, tx, existing)
+        stored = decrypt_worker(vault, tx, existing)
         if stored.date_of_birth != worker.date_of_birth:
             raise Conflict("a person with this BSN is registered with a different date of birth; check both")
         return out, False
@@ -64,7 +66,7 @@ def encrypt_worker(
 
 def get_worker(tx: Tx, vault: Vault, gate: Gate, worker_id: uuid.UUID) -> WorkerOut:
     check_worker_access(tx, gate, worker_id)
-    return _decrypt(vault, tx, worker_id)
+    return decrypt_worker(vault, tx, worker_id)
 
 
 def list_workers(tx: Tx, vault: Vault, gate: Gate, limit: int, offset: int) -> list[WorkerOut]:
@@ -113,16 +115,21 @@ def create_employment(tx: Tx, gate: Gate, employment: EmploymentIn) -> Employmen
 
 def list_employments(tx: Tx, gate: Gate, worker_id: uuid.UUID) -> list[EmploymentOut]:
     check_worker_access(tx, gate, worker_id)
-    return table.employments_of_worker(tx, worker_id, gate.employer_id())
+    return table.employments_of_worker(tx, worker_id, employment_scope(gate))
 
 
-def check_worker_access(tx: Tx, gate: Gate, worker_id: uuid.UUID) -> None:
+def employment_scope(gate: Gate) -> tuple[str, list[object]]:
+    """An employment is the hiring company's and, for an agency worker, the agency's too."""
+    return scope_sql(gate.actor, owner_columns=("employer_id", "agency_employer_id"))
+
+
+def check_worker_access(tx: Tx, gate: Gate, worker_id: uuid.UUID, record_type: str = "worker") -> Decision:
     """Reading anything about a worker needs a relationship (an employment) with them."""
     related = table.related_employers(tx, [worker_id])[worker_id]
-    gate.check(
+    return gate.check(
         Action.READ,
         Record(
-            type="worker",
+            type=record_type,
             id=str(worker_id),
             subject_worker_id=worker_id,
             related_employer_ids=related,
@@ -130,7 +137,8 @@ def check_worker_access(tx: Tx, gate: Gate, worker_id: uuid.UUID) -> None:
     )
 
 
-def _decrypt(vault: Vault, tx: Tx, worker_id: uuid.UUID) -> WorkerOut:
+def decrypt_worker(vault: Vault, tx: Tx, worker_id: uuid.UUID) -> WorkerOut:
+    """The worker's identity in the clear; callers have checked access."""
     row = table.worker_by_id(tx, worker_id)
     if row is None:
         raise NotFound(f"worker {worker_id} not found")

@@ -93,7 +93,7 @@ def measurement_rows(
     where: MeasurementFilter | None = None,
     *,
     ids: Sequence[uuid.UUID] | None = None,
-    limit: int = 100,
+    limit: int | None = 100,  # None: all
     offset: int = 0,
 ) -> tuple[list[MeasurementRow], int]:
     """A page of measurements within the policy's scope, and the total the scope allows."""
@@ -204,7 +204,7 @@ def registration_rows(
     *,
     registration_id: uuid.UUID | None = None,
     worker_id: uuid.UUID | None = None,
-    limit: int = 100,
+    limit: int | None = 100,  # None: all
     offset: int = 0,
 ) -> tuple[list[RegistrationOut], int]:
     clauses, params = [scope[0].replace("employer_id", "r.employer_id")], list(scope[1])

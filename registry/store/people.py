@@ -123,11 +123,12 @@ def insert_employment(tx: Tx, employment: EmploymentOut) -> None:
     )
 
 
-def employments_of_worker(tx: Tx, worker_id: uuid.UUID, employer_id: uuid.UUID) -> list[EmploymentOut]:
+def employments_of_worker(tx: Tx, worker_id: uuid.UUID, scope: tuple[str, list[object]]) -> list[EmploymentOut]:
+    """A worker's employments within the policy's scope (access.scope_sql), oldest first."""
     return tx.structs(
         EmploymentOut,
-        f"{_EMPLOYMENT} WHERE worker_id = ? AND (employer_id = ? OR agency_employer_id = ?) ORDER BY start_date",
-        [worker_id, employer_id, employer_id],
+        f"{_EMPLOYMENT} WHERE worker_id = ? AND {scope[0]} ORDER BY start_date, id",
+        [worker_id, *scope[1]],
     )
 
 

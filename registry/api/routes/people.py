@@ -11,10 +11,12 @@ from registry.access import Actor, Gate, Purpose, audited
 from registry.api.idempotency import Created, create_once
 from registry.api.routes.common import Limit, Offset
 from registry.runtime import Runtime
+from registry.services import history
 from registry.services import workers as service
 from registry.store import Tx
 from registry.store import people as people_table
 from schemas.errors import NotFound
+from schemas.history import WorkerHistory
 from schemas.people import EmploymentIn, EmploymentOut, WorkerIn, WorkerOut
 from schemas.validation import check
 
@@ -106,6 +108,20 @@ class PeopleController(Controller):
     ) -> list[EmploymentOut]:
         with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
             return service.list_employments(tx, gate, worker_id)
+
+    @get(
+        "/workers/{worker_id:uuid}/history",
+        summary="A worker's exposure history as recorded by this employer, against the limits in force",
+        description=(
+            "Employments, exposure-register entries and measurements this employer recorded for the worker, each "
+            "shift-long or 15-minute result compared with the binding limit in force on its sampling date, and a "
+            "summary per substance. Biological values are withheld (medical data). Versioned document: `schema`."
+        ),
+        sync_to_thread=True,
+    )
+    def worker_history(self, worker_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> WorkerHistory:
+        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
+            return history.worker_history(tx, runtime.vault, gate, worker_id)
 
 
 def _employment(tx: Tx, gate: Gate, employment_id: uuid.UUID) -> EmploymentOut:
