@@ -21,7 +21,7 @@ from registry.settings import Settings
 from registry.store import organisations as org_table
 from registry.store.people import KeyTable
 from schemas.errors import RegistryError
-from schemas.identifiers import normalise_bsn, normalise_kvk
+from schemas.identifiers import normalise_bsn, normalise_cas, normalise_kvk
 from schemas.organisation import EmployerIn
 from schemas.validation import check
 
@@ -151,6 +151,24 @@ def cmd_history(rt: Runtime, args: argparse.Namespace) -> None:
         sys.stdout.buffer.write(encoded)
 
 
+def cmd_aggregate(rt: Runtime, args: argparse.Namespace) -> None:
+    from analytics.aggregates import DIMENSIONS
+    from registry.services.aggregates import exposure_aggregates
+
+    by = [d.strip() for d in args.by.split(",") if d.strip()]
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown or not by:
+        raise SystemExit(f"registry: --by: choose from {', '.join(DIMENSIONS)}")
+    try:
+        cas = normalise_cas(args.substance_cas) if args.substance_cas else None
+    except ValueError as exc:
+        raise SystemExit(f"registry: --substance-cas: {exc}") from None
+    with rt.db.read() as tx:
+        cells = exposure_aggregates(tx, by, substance_cas=cas)
+    for cell in cells:
+        _print_json(cell)
+
+
 def cmd_demo(rt: Runtime, args: argparse.Namespace) -> None:
     from registry.demo import load_demo
 
@@ -241,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     history_cmd.add_argument("--bsn", required=True, help="the worker's BSN (found through the blind index)")
     history_cmd.add_argument("--output", help="write to this file instead of standard output")
     history_cmd.set_defaults(run=cmd_history)
+    aggregate_cmd = sub.add_parser(
+        "aggregate",
+        help="exposure statistics per cell, small cells suppressed, one JSON object per line (operator only)",
+    )
+    aggregate_cmd.add_argument("--by", default="substance,sector,year", help="dimensions: substance,sector,year,task")
+    aggregate_cmd.add_argument("--substance-cas", help="only this substance")
+    aggregate_cmd.set_defaults(run=cmd_aggregate)
     synth = sub.add_parser("synth", help="add synthetic employers, workers and measurements (tests, benchmarks)")
     synth.add_argument("--measurements", type=int, required=True, help="how many, e.g. 1000000; the rest scales along")
     synth.add_argument("--seed", type=int, default=1, help="same seed, same data (each seed loads once per store)")

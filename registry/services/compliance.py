@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import uuid
+from collections.abc import Sequence
 from importlib import resources
 
 import msgspec
 import polars as pl
+import pyarrow as pa
 
 from analytics.compliance import (
     ComplianceRow,
@@ -26,7 +28,14 @@ from registry.store import Tx
 from registry.store import limits as limit_table
 from registry.store import substances as substance_table
 
-__all__ = ["ComplianceInput", "employer_exceedances", "employer_report", "employer_trend", "load_inputs"]
+__all__ = [
+    "ComplianceInput",
+    "employer_exceedances",
+    "employer_report",
+    "employer_trend",
+    "limit_timelines",
+    "load_inputs",
+]
 
 
 class ComplianceInput(msgspec.Struct):
@@ -39,9 +48,29 @@ class ComplianceInput(msgspec.Struct):
 
 def load_inputs(tx: Tx, employer_id: str | None, *, worker_id: str | None = None) -> ComplianceInput:
     """The indices of one employer's, one worker's, or (neither) all results."""
+    where, params = results_of(employer_id, worker_id)
+    shift, stel = limit_timelines(tx, where, params)
+    indices = exposure_indices(tx, shift, employer_id, worker_id=worker_id)
+    short_term = exposure_indices(tx, stel, employer_id, worker_id=worker_id, short_term=True)
+    names = _frame(
+        tx.arrow(
+            # LEFT JOIN: results without a SEG still need their substance's name.
+            "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
+            "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
+            "FROM measurements m LEFT JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id "
+            f"WHERE TRUE {where}",
+            params,
+        )
+    )
+    return ComplianceInput(indices=indices, short_term=short_term, names=names)
+
+
+def limit_timelines(tx: Tx, where: str = "", params: Sequence[str] = ()) -> tuple[pa.Table, pa.Table]:
+    """The binding 8-h and STEL timelines of the substances and units the results `m`
+    (limited by `where`) use: each limit list names an agent its own way, so the catalogue
+    carries every alias."""
     aliases = _reference_aliases()
     used_units: dict[str, list[str]] = {}
-    where, params = results_of(employer_id, worker_id)
     for substance_id, unit in tx.all(
         "SELECT DISTINCT CAST(substance_id AS VARCHAR), unit FROM measurements m "
         f"WHERE sample_type = 'personal_air' {where}",
@@ -56,21 +85,7 @@ def load_inputs(tx: Tx, employer_id: str | None, *, worker_id: str | None = None
         if str(s.id) in used_units
     ]
     limits = limit_table.limit_values(tx)
-    indices = exposure_indices(tx, limit_timeline(limits, catalogue), employer_id, worker_id=worker_id)
-    short_term = exposure_indices(
-        tx, limit_timeline(limits, catalogue, "STEL15min"), employer_id, worker_id=worker_id, short_term=True
-    )
-    names = _frame(
-        tx.arrow(
-            # LEFT JOIN: results without a SEG still need their substance's name.
-            "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
-            "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
-            "FROM measurements m LEFT JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id "
-            f"WHERE TRUE {where}",
-            params,
-        )
-    )
-    return ComplianceInput(indices=indices, short_term=short_term, names=names)
+    return limit_timeline(limits, catalogue), limit_timeline(limits, catalogue, "STEL15min")
 
 
 def employer_report(tx: Tx, gate: Gate, *, bayesian: bool = True) -> list[ComplianceRow]:
