@@ -1,8 +1,8 @@
 """`python -m bench` (`make bench`): run benchmark sections and record them in docs/benchmarks.md.
 
 A new section is a module with NAME, add_arguments(parser) and run(args) -> Section,
-registered in SECTIONS below (planned: EN 689 report, worker history export, researcher
-aggregates).
+registered in SECTIONS below. Sections that read a national-size store share the cached
+synthetic stores of bench/stores.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from bench import compliance, generator, ingest, report
+from bench import aggregates, compliance, generator, history, ingest, report, stores
 from bench.common import REPO
 
 
@@ -26,6 +26,8 @@ SECTIONS: dict[str, _Entry] = {
     generator.NAME: _Entry(generator.add_arguments, generator.run),
     ingest.NAME: _Entry(ingest.add_arguments, ingest.run),
     compliance.NAME: _Entry(compliance.add_arguments, compliance.run),
+    history.NAME: _Entry(history.add_arguments, history.run),
+    aggregates.NAME: _Entry(aggregates.add_arguments, aggregates.run),
 }
 
 
@@ -38,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md", help="Markdown file to update")
     parser.add_argument("--no-write", action="store_true", help="print the results only")
     parser.add_argument("--seed", type=int, default=1, help="seed of synthetic data and payloads (default 1)")
+    stores.add_arguments(parser)
     for entry in SECTIONS.values():
         entry.add_arguments(parser)
     args = parser.parse_args(argv)

@@ -12,7 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -23,6 +23,7 @@ __all__ = [
     "REPO",
     "Machine",
     "Server",
+    "baseline_command",
     "free_port",
     "human_bytes",
     "machine",
@@ -115,6 +116,14 @@ def human_bytes(kib: float) -> str:
     return f"{kib / 1024:,.0f} MiB"
 
 
+def baseline_command(port: int) -> list[str]:
+    """The same-run baseline app (bench/baseline_app.py) under uvicorn, as the registry runs."""
+    return [
+        sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1",
+        "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+
+
 def run_registry(
     data_dir: Path, *args: str, stream_stderr: bool = False, store: Sequence[str] = ()
 ) -> subprocess.CompletedProcess[str]:
@@ -132,16 +141,22 @@ def run_registry(
 class Server:
     """An HTTP server in its own process (the registry or a baseline), stopped by its PID."""
 
-    def __init__(self, name: str, command: Sequence[str], port: int) -> None:
+    def __init__(self, name: str, command: Sequence[str], port: int, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._command = list(command)
+        self._env = {**os.environ, **env} if env else None
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
         self._process = subprocess.Popen(
-            self._command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            self._command,
+            cwd=REPO,
+            env=self._env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

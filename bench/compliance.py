@@ -1,6 +1,6 @@
 """The EN 689 compliance report over every SEG of a synthetic national store.
 
-Per size: a fresh store filled by `registry synth`, then, in this process, the report's
+Per size: the cached synthetic store (bench/stores.py), then, in this process, the report's
 stages timed separately: the limit timeline and the exposure-index join in DuckDB, the
 EN 689 test per SEG and substance, and the Bayesian estimates for all groups at once.
 Same-run baseline: one bare DuckDB GROUP BY over the same measurements (count, mean and
@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from analytics.compliance import compliance_report
-from bench.common import machine, run_registry
+from bench.common import machine
 from bench.report import Section, table
+from bench.stores import StoreCache
 from registry.runtime import open_runtime
 from registry.services.compliance import load_inputs
 from registry.settings import Settings
@@ -33,13 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--compliance-sizes",
         default="1000000",
-        help="comma-separated numbers of measurements, each in a fresh store (default 1000000; e.g. 1000000,10000000)",
+        help="comma-separated store sizes in measurements (cached stores; default 1000000; e.g. 1000000,10000000)",
     )
 
 
 def run(args: argparse.Namespace) -> Section:
     where = machine()
-    rows = [_measure(int(size), args.seed) for size in str(args.compliance_sizes).split(",") if size.strip()]
+    cache = StoreCache(args.store_cache, args.seed)
+    rows = [_measure(cache, int(size)) for size in str(args.compliance_sizes).split(",") if size.strip()]
     body = [
         table(
             [
@@ -65,31 +64,28 @@ def run(args: argparse.Namespace) -> Section:
     return Section(name=NAME, title="EN 689 compliance report over all SEGs", machine=where, body="\n".join(body))
 
 
-def _measure(measurements: int, seed: int) -> list[str]:
-    print(f"bench compliance: generating {measurements:,} measurements", file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
-        data = Path(tmp) / "data"
-        run_registry(data, "synth", "--measurements", str(measurements), "--seed", str(seed), stream_stderr=True)
-        runtime = open_runtime(Settings.resolve(str(data)))
-        try:
-            with runtime.db.read() as tx:
-                started = time.perf_counter()
-                tx.all(
-                    "SELECT seg_id, substance_id, count(*), avg(ln(value)), stddev_samp(ln(value)) "
-                    "FROM measurements WHERE sample_type = 'personal_air' AND value > 0 GROUP BY ALL"
-                )
-                baseline = time.perf_counter() - started
-                started = time.perf_counter()
-                inputs = load_inputs(tx, None)
-                indices = time.perf_counter() - started
+def _measure(cache: StoreCache, measurements: int) -> list[str]:
+    store = cache.get(measurements)
+    runtime = open_runtime(Settings.resolve(store.data_dir))
+    try:
+        with runtime.db.read() as tx:
             started = time.perf_counter()
-            without_bayes = compliance_report(inputs.indices, inputs.names, bayesian=False)
-            en689 = time.perf_counter() - started
+            tx.all(
+                "SELECT seg_id, substance_id, count(*), avg(ln(value)), stddev_samp(ln(value)) "
+                "FROM measurements WHERE sample_type = 'personal_air' AND value > 0 GROUP BY ALL"
+            )
+            baseline = time.perf_counter() - started
             started = time.perf_counter()
-            compliance_report(inputs.indices, inputs.names, bayesian=True)
-            bayes = time.perf_counter() - started - en689
-        finally:
-            runtime.close()
+            inputs = load_inputs(tx, None)
+            indices = time.perf_counter() - started
+        started = time.perf_counter()
+        without_bayes = compliance_report(inputs.indices, inputs.names, bayesian=False)
+        en689 = time.perf_counter() - started
+        started = time.perf_counter()
+        compliance_report(inputs.indices, inputs.names, bayesian=True)
+        bayes = time.perf_counter() - started - en689
+    finally:
+        runtime.close()
     total = indices + en689 + bayes
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     return [

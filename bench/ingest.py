@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from bench.common import REGISTRY, Server, free_port, human_bytes, machine, percentile, run_registry
+from bench.common import REGISTRY, Server, baseline_command, free_port, human_bytes, machine, percentile, run_registry
 from bench.report import Section, table
 from registry.demo import valid_bsn
 from registry.store.backends import PostgresServer, connect
@@ -104,10 +104,7 @@ def run(args: argparse.Namespace) -> Section:
         prefill = _prefill(data, args.measurements, args.seed, store) if args.measurements else None
         registry_port, baseline_port = free_port(), free_port()
         registry_cmd = [REGISTRY, "--data-dir", str(data), *store, "serve", "--port", str(registry_port)]
-        baseline_cmd = [
-            sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1",
-            "--port", str(baseline_port), "--log-level", "warning", "--no-access-log",
-        ]  # fmt: skip
+        baseline_cmd = baseline_command(baseline_port)
         with (
             Server("registry", registry_cmd, registry_port) as registry,
             Server("baseline", baseline_cmd, baseline_port) as baseline,
