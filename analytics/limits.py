@@ -327,6 +327,7 @@ def molar_mass_of(*, cas: str | None = None, substance_name: str | None = None) 
     return next(by_cas, None) or next(by_name, None)
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred names, compared for every substance on every report
 def normalise_name(name: str) -> str:
     """Compare substance names without case, accents, punctuation or spacing.
 

@@ -41,6 +41,10 @@ MEDICAL_WITHHELD = (
 )
 
 
+# What a stored row and the answer have in common (the answer adds result_withheld).
+_SHARED_FIELDS = [f for f in MeasurementOut.__struct_fields__ if f in MeasurementRow.__struct_fields__]
+
+
 class _Result(msgspec.Struct, frozen=True):
     """A biological result as encrypted into result_ct."""
 
@@ -120,7 +124,9 @@ def list_measurements(
     offset: int,
     ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[list[MeasurementOut], int]:
-    rows, total = table.measurement_rows(tx, scope_sql(gate.actor), where, ids=ids, limit=limit, offset=offset)
+    scope = scope_sql(gate.actor)
+    rows = table.measurement_rows(tx, scope, where, ids=ids, limit=limit, offset=offset)
+    total = table.count_measurements(tx, scope, where, ids=ids)
     gate.note_list("measurement", {r.worker_id for r in rows if r.worker_id})
     # The list scope is the employer's own records; their biological values stay medical.
     return [_out(vault, {}, row, redact=True) for row in rows], total
@@ -130,7 +136,7 @@ def measurements_of_worker(
     tx: Tx, vault: Vault, scope: tuple[str, list[object]], worker_id: uuid.UUID, *, redact: bool
 ) -> list[MeasurementOut]:
     """All of a worker's results within `scope`, oldest first; the caller has checked access."""
-    rows, _ = table.measurement_rows(tx, scope, MeasurementFilter(worker_id=worker_id), limit=None)
+    rows = table.measurement_rows(tx, scope, MeasurementFilter(worker_id=worker_id), limit=None)
     keys = _keys_for(tx, rows, redact)
     return [_out(vault, keys, row, redact=redact) for row in rows]
 
@@ -281,6 +287,6 @@ def _out(vault: Vault, keys: dict[uuid.UUID, WrappedKey], row: MeasurementRow, *
             cipher = vault.worker_cipher(row.worker_id, keys.get(row.worker_id))
             result = msgspec.json.decode(cipher.decrypt(_result_context(row.id), row.result_ct), type=_Result)
             value, below_lod, lod = result.value, result.below_lod, result.lod
-    fields = {f: getattr(row, f) for f in MeasurementOut.__struct_fields__ if hasattr(row, f)}
+    fields = {f: getattr(row, f) for f in _SHARED_FIELDS}
     fields.update(value=value, below_lod=below_lod, lod=lod, result_withheld=withheld)
     return MeasurementOut(**fields)

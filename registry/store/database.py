@@ -48,6 +48,14 @@ def _from_store(value: Any) -> Any:
     return value
 
 
+def _utc_columns(row: tuple[Any, ...], columns: Sequence[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for i in columns:
+        if values[i] is not None:
+            values[i] = values[i].replace(tzinfo=dt.UTC)
+    return tuple(values)
+
+
 class Tx:
     """One transaction. SQL uses `?` placeholders; rows come back as tuples.
 
@@ -81,10 +89,18 @@ class Tx:
         return None if row is None else row[0]
 
     def structs(self, type_: type[T], sql: str, params: Sequence[Any] = ()) -> list[T]:
-        """Rows as `type_` instances, matching selected column names to field names."""
+        """Rows as `type_` instances, matching selected column names to field names.
+
+        Only TIMESTAMP columns are converted (to aware UTC): checking every value took a
+        third of the time of reading a worker's history."""
         result = self._cur.execute(sql, [_to_store(p) for p in params])
-        names = [d[0] for d in result.description or ()]
-        return [type_(**{n: _from_store(v) for n, v in zip(names, row, strict=True)}) for row in result.fetchall()]
+        description = result.description or []
+        names = [d[0] for d in description]
+        stamps = [i for i, d in enumerate(description) if d[1] == "TIMESTAMP"]
+        rows = result.fetchall()
+        if stamps:
+            rows = [_utc_columns(row, stamps) for row in rows]
+        return [type_(**dict(zip(names, row, strict=True))) for row in rows]
 
     def struct(self, type_: type[T], sql: str, params: Sequence[Any] = ()) -> T | None:
         found = self.structs(type_, sql, params)

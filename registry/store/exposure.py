@@ -95,8 +95,32 @@ def measurement_rows(
     ids: Sequence[uuid.UUID] | None = None,
     limit: int | None = 100,  # None: all
     offset: int = 0,
-) -> tuple[list[MeasurementRow], int]:
-    """A page of measurements within the policy's scope, and the total the scope allows."""
+) -> list[MeasurementRow]:
+    """A page of measurements within the policy's scope, oldest first."""
+    condition, params = _measurement_condition(scope, where, ids)
+    return tx.structs(
+        MeasurementRow,
+        f"{_MEASUREMENT_SELECT} WHERE {condition} ORDER BY m.sampling_start, m.id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+
+
+def count_measurements(
+    tx: Tx,
+    scope: tuple[str, list[object]],
+    where: MeasurementFilter | None = None,
+    *,
+    ids: Sequence[uuid.UUID] | None = None,
+) -> int:
+    """How many measurements the scope and filter allow (a list page's total)."""
+    condition, params = _measurement_condition(scope, where, ids)
+    sql = f"SELECT count(*) FROM measurements m JOIN substances s ON s.id = m.substance_id WHERE {condition}"
+    return int(tx.scalar(sql, params))
+
+
+def _measurement_condition(
+    scope: tuple[str, list[object]], where: MeasurementFilter | None, ids: Sequence[uuid.UUID] | None
+) -> tuple[str, list[object]]:
     clauses, params = [scope[0].replace("employer_id", "m.employer_id")], list(scope[1])
     f = where or MeasurementFilter()
     for clause, value in (
@@ -113,17 +137,7 @@ def measurement_rows(
     if ids is not None:
         clauses.append("m.id IN (SELECT unnest(?::UUID[]))")
         params.append([str(i) for i in ids])
-    condition = " AND ".join(clauses)
-    total = tx.scalar(
-        f"SELECT count(*) FROM measurements m JOIN substances s ON s.id = m.substance_id WHERE {condition}",
-        params,
-    )
-    rows = tx.structs(
-        MeasurementRow,
-        f"{_MEASUREMENT_SELECT} WHERE {condition} ORDER BY m.sampling_start, m.id LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    )
-    return rows, int(total)
+    return " AND ".join(clauses), params
 
 
 def measurement_by_id(tx: Tx, measurement_id: uuid.UUID) -> MeasurementRow | None:
