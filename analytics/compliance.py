@@ -24,7 +24,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from analytics.statistics import Assessment, BayesianResult, assess, bayesian_many
+from analytics.statistics import Assessment, BayesianResult, assess, bayesian_many, fit_lognormal_many
+from analytics.statistics.en689 import MIN_STATISTICAL_RESULTS
 from schemas.limits import LimitUsed
 
 __all__ = [
@@ -188,6 +189,9 @@ def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: b
     )
     rows = grouped.to_dicts()
     arrays = [(np.asarray(r["exposure_index"], dtype=float), np.asarray(r["censored"], dtype=bool)) for r in rows]
+    # Every group with enough results for the statistical test is fitted in one go.
+    tested = [i for i, (v, _) in enumerate(arrays) if v.size >= MIN_STATISTICAL_RESULTS]
+    fits = dict(zip(tested, fit_lognormal_many([arrays[i] for i in tested]), strict=True))
     with_detects = [i for i, (_, c) in enumerate(arrays) if not c.all()]
     posteriors: dict[int, BayesianResult] = {}
     if bayesian and with_detects:
@@ -203,7 +207,7 @@ def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: b
             cas=row["cas"],
             first_sample=row["first_sample"],
             last_sample=row["last_sample"],
-            en689=assess(values, censored, 1.0),
+            en689=assess(values, censored, 1.0, fit=fits.get(i)),
             bayesian=posteriors.get(i),
             limits=[limit_used(limit) for limit in row["limits"]],
             measurement_ids=row["measurement_id"],

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from analytics.statistics import fit_lognormal, ros_impute
+from analytics.statistics import LognormalFit, fit_lognormal, fit_lognormal_many, ros_impute
 
 # Helsel & Cohn (1988), "Estimation of descriptive statistics for multiply censored
 # water quality data", Water Resources Research 24(12), Appendix B: six "<1" and
@@ -88,6 +88,42 @@ def test_censored_mle_matches_an_independent_maximisation(values: np.ndarray, ce
     # fit_lognormal reports the MLE of sigma scaled by sqrt(n / (n - 1)), see its docstring.
     assert fit.sigma == pytest.approx(sigma_mle * math.sqrt(n / (n - 1)), abs=1e-6)
     assert fit.n_censored == int(censored.sum())
+
+
+def test_many_fits_at_once_equal_one_fit_at_a_time() -> None:
+    """The vectorised fit of a national report gives each SEG the fit it would get alone,
+    and the same refusal where there is none (one detect, no spread, bad input)."""
+    rng = np.random.default_rng(11)
+    groups: list[tuple[np.ndarray, np.ndarray]] = [
+        (MIXED_VALUES, MIXED_CENSORED),
+        (HELSEL_VALUES, HELSEL_CENSORED),
+        (SULPHATE, SULPHATE_CENSORED),
+        (np.array([1.0, 2.0, 2.0]), np.array([False, True, True])),  # one detect
+        (np.array([3.0, 3.0, 3.0, 1.0]), np.array([False, False, False, True])),  # no spread
+        (np.array([2.0, 0.0, 4.0]), np.array([False, False, True])),  # a zero
+    ]
+    for _ in range(400):
+        n = int(rng.integers(3, 40))
+        values = np.exp(rng.normal(rng.normal(), rng.uniform(0.1, 1.6), n))
+        lod = float(np.quantile(values, rng.uniform(0.0, 0.7)))
+        censored = values < lod
+        groups.append((np.where(censored, lod, values), censored))
+    alone: list[LognormalFit | ValueError] = []
+    for values, censored in groups:
+        try:
+            alone.append(fit_lognormal(values, censored))
+        except ValueError as error:
+            alone.append(error)
+    together = fit_lognormal_many(groups)
+    assert sum(isinstance(f, ValueError) for f in alone) >= 3
+    for one, many in zip(alone, together, strict=True):
+        if isinstance(one, ValueError):
+            assert isinstance(many, ValueError) and str(many) == str(one)
+            continue
+        assert isinstance(many, LognormalFit)
+        assert (many.n, many.n_censored, many.method) == (one.n, one.n_censored, one.method)
+        assert many.mu == pytest.approx(one.mu, rel=1e-7, abs=1e-9)
+        assert many.sigma == pytest.approx(one.sigma, rel=1e-7)
 
 
 def test_ros_single_detection_limit_reproduces_nada() -> None:

@@ -16,7 +16,7 @@ from analytics.statistics.en689 import (
     statistical_test,
     ur_critical,
 )
-from analytics.statistics.lognormal import FitMethod, LognormalFit, fit_lognormal, ros_impute
+from analytics.statistics.lognormal import FitMethod, LognormalFit, fit_lognormal, fit_lognormal_many, ros_impute
 
 __all__ = [
     "Assessment",
@@ -30,6 +30,7 @@ __all__ = [
     "bayesian_many",
     "bayesian_one",
     "fit_lognormal",
+    "fit_lognormal_many",
     "preliminary_test",
     "reassessment_months",
     "ros_impute",

@@ -147,7 +147,11 @@ def preliminary_test(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float)
 
 
 def statistical_test(
-    values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, method: FitMethod = "mle"
+    values: npt.ArrayLike,
+    censored: npt.ArrayLike,
+    oel: float,
+    method: FitMethod = "mle",
+    fit: LognormalFit | ValueError | None = None,
 ) -> StatisticalResult:
     """EN 689 statistical test for >= 6 results on a (censored) lognormal fit.
 
@@ -157,7 +161,9 @@ def statistical_test(
     from the censored fit while the critical value stays the complete-data one.
     """
     _check_oel(oel)
-    fit = fit_lognormal(values, censored, method)
+    if isinstance(fit, ValueError):
+        raise fit
+    fit = fit or fit_lognormal(values, censored, method)
     if fit.n < MIN_STATISTICAL_RESULTS:
         raise ValueError(f"the statistical test takes at least {MIN_STATISTICAL_RESULTS} results, got {fit.n}")
     ur = (math.log(oel) - fit.mu) / fit.sigma
@@ -226,8 +232,15 @@ def seg_warnings(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, gsd
     return found
 
 
-def assess(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, method: FitMethod = "mle") -> Assessment:
-    """Apply the EN 689 test that fits the number of results and summarise the verdict."""
+def assess(
+    values: npt.ArrayLike,
+    censored: npt.ArrayLike,
+    oel: float,
+    method: FitMethod = "mle",
+    fit: LognormalFit | ValueError | None = None,
+) -> Assessment:
+    """Apply the EN 689 test that fits the number of results and summarise the verdict.
+    `fit` is these results' fit_lognormal outcome when already known (fit_lognormal_many)."""
     v, c = as_measurements(values, censored)
     _check_oel(oel)
     n, n_censored = int(v.size), int(np.count_nonzero(c))
@@ -253,7 +266,7 @@ def assess(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, method: F
             reason=preliminary.reason,
         )
     try:
-        result = statistical_test(v, c, oel, method)
+        result = statistical_test(v, c, oel, method, fit)
     except ValueError as error:
         return _no_test(v, c, oel, f"The statistical test cannot be applied: {str(error).rstrip('.')}.")
     fit = result.fit
