@@ -107,11 +107,13 @@ def exposure_indices(
     *,
     worker_id: str | None = None,
     short_term: bool = False,
+    results: str = "measurements",
 ) -> pl.DataFrame:
     """One row per personal air result with a binding limit on its date: shift-long samples
     against the 8-h timeline, or (`short_term`) samples of at most 15 min, as 15-min
     averages, against the STEL timeline. Limited to one employer's and/or one worker's
-    results when given."""
+    results when given. `results` names the relation read: the measurements table, or a
+    registered table with its columns (a few rows already read need no scan of the store)."""
     where, params = results_of(employer_id, worker_id)
     if short_term:
         average = f"coalesce(m.value, m.lod) * m.sampled_minutes / {STEL_MINUTES}"
@@ -136,7 +138,7 @@ def exposure_indices(
                    '{"STEL15min" if short_term else "TWA8h"}' AS limit_type,
                    t.limit_value, t.jurisdiction, t.limit_unit, t.limit_stated_value,
                    t.limit_valid_from, t.limit_valid_to, t.citation
-            FROM measurements m
+            FROM {results} m
             JOIN _limit_timeline t ON {LIMIT_IN_FORCE}
             WHERE m.sample_type = 'personal_air'
               AND {duration}

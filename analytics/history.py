@@ -1,7 +1,7 @@
 """One worker's results against the limits in force, and a summary per substance.
 
-The comparison is the compliance report's own (analytics.compliance.exposure_indices), so a
-result is judged the same way in a worker's history as in the employer's EN 689 report.
+The comparison is the compliance report's own SQL (analytics.compliance.exposure_indices),
+so a result is judged the same way in a worker's history as in the employer's EN 689 report.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 import polars as pl
+import pyarrow as pa
 
-from analytics.compliance import limit_used
+from analytics.compliance import Source, exposure_indices, limit_used
 from schemas.exposure import MeasurementOut, RegistrationOut
 from schemas.history import Comparison, SubstanceSummary
 
-__all__ = ["NOTES", "comparisons", "substance_summaries"]
+__all__ = ["NOTES", "compare_results", "comparisons", "substance_summaries"]
 
 NOTES = [
     "Een meting van minstens 2 uur telt als representatief voor de hele dienst en wordt vergeleken met de "
@@ -31,6 +32,52 @@ NOTES = [
     "Biologische meetwaarden zijn medische gegevens: alleen de werknemer zelf ziet ze. / "
     "Biological monitoring values are medical data: only the worker sees them.",
 ]
+
+
+def compare_results(
+    source: Source, measurements: Sequence[MeasurementOut], shift_limits: pa.Table, stel_limits: pa.Table
+) -> dict[uuid.UUID, Comparison]:
+    """By measurement id, each comparable result against the limit in force on its date.
+
+    The results already read are registered as a table of their own for the report's SQL,
+    so a history never scans the store's results again."""
+    source.register("_history_results", _results_table(measurements))
+    try:
+        indices = pl.concat(
+            [
+                exposure_indices(source, shift_limits, results="_history_results"),
+                exposure_indices(source, stel_limits, short_term=True, results="_history_results"),
+            ]
+        )
+    finally:
+        source.unregister("_history_results")
+    return comparisons(indices)
+
+
+def _results_table(measurements: Sequence[MeasurementOut]) -> pa.Table:
+    """The columns of the measurements table that exposure_indices reads (times naive UTC)."""
+    columns: dict[str, list[object]] = {
+        "id": [str(m.id) for m in measurements],
+        "employer_id": [str(m.employer_id) for m in measurements],
+        "seg_id": [None if m.seg_id is None else str(m.seg_id) for m in measurements],
+        "worker_id": [None if m.worker_id is None else str(m.worker_id) for m in measurements],
+        "substance_id": [str(m.substance_id) for m in measurements],
+        "sampling_start": [m.sampling_start.astimezone(dt.UTC).replace(tzinfo=None) for m in measurements],
+        "value": [m.value for m in measurements],
+        "lod": [m.lod for m in measurements],
+        "below_lod": [m.below_lod for m in measurements],
+        "unit": [m.unit for m in measurements],
+        "sample_type": [m.sample_type for m in measurements],
+        "sampled_minutes": [m.sampled_minutes for m in measurements],
+    }
+    types = {
+        "sampling_start": pa.timestamp("us"),
+        "value": pa.float64(),
+        "lod": pa.float64(),
+        "below_lod": pa.bool_(),
+        "sampled_minutes": pa.float64(),
+    }
+    return pa.table({name: pa.array(values, type=types.get(name, pa.string())) for name, values in columns.items()})
 
 
 def comparisons(indices: pl.DataFrame) -> dict[uuid.UUID, Comparison]:

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ import msgspec
 
 from bench.common import REGISTRY, Server, baseline_command, free_port, human_bytes, machine, percentile, run_registry
 from bench.report import Section, table
+from bench.stores import StoreCache
 from registry.demo import valid_bsn
 from registry.store.backends import PostgresServer, connect
 from schemas.exposure import MeasurementBatch, MeasurementIn
@@ -44,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--measurements",
         type=int,
         default=0,
-        help="first fill the store with this many synthetic measurements (registry synth; timed), e.g. 1000000",
+        help="first fill the store with this many synthetic measurements, e.g. 1000000: a copy of the cached "
+        "store (bench/stores.py), or, with --ingest-postgres, `registry synth` into the database (timed)",
     )
     group.add_argument("--workers", type=int, default=200, help="workers registered over HTTP to measure on")
     group.add_argument("--single", type=int, default=500, help="sequential single-measurement POSTs")
@@ -71,8 +74,8 @@ class _Timing(msgspec.Struct, frozen=True):
 
 class _Prefill(msgspec.Struct, frozen=True):
     summary: dict[str, float]
-    wall_s: float
-    peak_rss_kib: float
+    wall_s: float | None = None  # None: a copy of a cached store (bench/stores.py)
+    peak_rss_kib: float | None = None
 
 
 class _Setup(msgspec.Struct, frozen=True):
@@ -93,6 +96,9 @@ def run(args: argparse.Namespace) -> Section:
     )
     with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
         data = Path(tmp) / "data"
+        prefill = None
+        if args.measurements and not store:
+            prefill = _copy_of_cached(StoreCache(args.store_cache, args.seed), args.measurements, data)
         created = json.loads(
             run_registry(
                 data,
@@ -101,7 +107,8 @@ def run(args: argparse.Namespace) -> Section:
             ).stdout
         )
         api_key = str(created["api_key"])
-        prefill = _prefill(data, args.measurements, args.seed, store) if args.measurements else None
+        if args.measurements and store:
+            prefill = _prefill(data, args.measurements, args.seed, store)
         registry_port, baseline_port = free_port(), free_port()
         registry_cmd = [REGISTRY, "--data-dir", str(data), *store, "serve", "--port", str(registry_port)]
         baseline_cmd = baseline_command(baseline_port)
@@ -150,6 +157,15 @@ def _drop_schema(dsn: str, schema: str) -> None:
         con.execute(f"CALL postgres_execute('store', 'DROP SCHEMA IF EXISTS {schema} CASCADE')")
     finally:
         con.close()
+
+
+def _copy_of_cached(cache: StoreCache, measurements: int, data: Path) -> _Prefill:
+    """The embedded store: a copy of the cached synthetic store, so ingest never changes it."""
+    cached = cache.get(measurements)
+    _say(f"copying the cached store of {measurements:,} measurements")
+    shutil.copytree(cached.data_dir, data)
+    figures = {k: float(v) for k, v in cached.summary.items() if isinstance(v, int | float)}
+    return _Prefill(summary=figures)
 
 
 def _prefill(data: Path, measurements: int, seed: int, store: Sequence[str]) -> _Prefill:
@@ -278,7 +294,11 @@ def _body(
             [
                 ["registry server", human_bytes(rss["registry"])],
                 ["baseline server", human_bytes(rss["baseline"])],
-                *([["synthetic generator (`registry synth`)", human_bytes(prefill.peak_rss_kib)]] if prefill else []),
+                *(
+                    [["synthetic generator (`registry synth`)", human_bytes(prefill.peak_rss_kib)]]
+                    if prefill and prefill.peak_rss_kib
+                    else []
+                ),
             ],
         ),
         "",
@@ -287,7 +307,7 @@ def _body(
         s = prefill.summary
         parts += [
             f"Store pre-filled with `registry synth --measurements {int(s['measurements'])} --seed {int(s['seed'])}` "
-            "before the server started:",
+            "before the server started (or a copy of that store from the benchmark cache):",
             "",
             table(
                 ["employers", "workers", "employments", "SEGs", "measurements", "generator s", "wall s", "rows/s"],
@@ -299,7 +319,7 @@ def _body(
                         f"{int(s['segs']):,}",
                         f"{int(s['measurements']):,}",
                         f"{s['elapsed_s']:,.1f}",
-                        f"{prefill.wall_s:,.1f}",
+                        f"{prefill.wall_s:,.1f}" if prefill.wall_s else "cached",
                         f"{s['measurements'] / s['elapsed_s']:,.0f}",
                     ]
                 ],

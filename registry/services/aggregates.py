@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analytics.aggregates import AggregateCell, Dimension, Disclosure, aggregate
-from registry.services.compliance import limit_timelines
+from registry.services.compliance import limit_timelines, units_in_use
 from registry.store import Tx
 
 __all__ = ["exposure_aggregates"]
@@ -15,5 +15,5 @@ __all__ = ["exposure_aggregates"]
 def exposure_aggregates(
     tx: Tx, by: Sequence[Dimension], disclosure: Disclosure | None = None, *, substance_cas: str | None = None
 ) -> list[AggregateCell]:
-    shift_limits, _ = limit_timelines(tx)
+    shift_limits, _ = limit_timelines(tx, units_in_use(tx))
     return aggregate(tx, shift_limits, by, disclosure, substance_cas=substance_cas)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import msgspec
@@ -35,6 +35,7 @@ __all__ = [
     "employer_trend",
     "limit_timelines",
     "load_inputs",
+    "units_in_use",
 ]
 
 
@@ -49,7 +50,7 @@ class ComplianceInput(msgspec.Struct):
 def load_inputs(tx: Tx, employer_id: str | None, *, worker_id: str | None = None) -> ComplianceInput:
     """The indices of one employer's, one worker's, or (neither) all results."""
     where, params = results_of(employer_id, worker_id)
-    shift, stel = limit_timelines(tx, where, params)
+    shift, stel = limit_timelines(tx, units_in_use(tx, where, params))
     indices = exposure_indices(tx, shift, employer_id, worker_id=worker_id)
     short_term = exposure_indices(tx, stel, employer_id, worker_id=worker_id, short_term=True)
     names = _frame(
@@ -65,11 +66,8 @@ def load_inputs(tx: Tx, employer_id: str | None, *, worker_id: str | None = None
     return ComplianceInput(indices=indices, short_term=short_term, names=names)
 
 
-def limit_timelines(tx: Tx, where: str = "", params: Sequence[str] = ()) -> tuple[pa.Table, pa.Table]:
-    """The binding 8-h and STEL timelines of the substances and units the results `m`
-    (limited by `where`) use: each limit list names an agent its own way, so the catalogue
-    carries every alias."""
-    aliases = _reference_aliases()
+def units_in_use(tx: Tx, where: str = "", params: Sequence[str] = ()) -> dict[str, list[str]]:
+    """By substance id, the units of its personal air results `m` (limited by `where`)."""
     used_units: dict[str, list[str]] = {}
     for substance_id, unit in tx.all(
         "SELECT DISTINCT CAST(substance_id AS VARCHAR), unit FROM measurements m "
@@ -77,6 +75,13 @@ def limit_timelines(tx: Tx, where: str = "", params: Sequence[str] = ()) -> tupl
         params,
     ):
         used_units.setdefault(substance_id, []).append(unit)
+    return used_units
+
+
+def limit_timelines(tx: Tx, used_units: Mapping[str, Sequence[str]]) -> tuple[pa.Table, pa.Table]:
+    """The binding 8-h and STEL timelines of these substances in these units: each limit
+    list names an agent its own way, so the catalogue carries every alias."""
+    aliases = _reference_aliases()
     catalogue = [
         CatalogueSubstance(
             id=str(s.id), cas=s.cas, names=(s.name, *aliases.get(s.name, ())), units=tuple(used_units[str(s.id)])

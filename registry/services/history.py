@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from analytics.history import NOTES, comparisons, substance_summaries
+from analytics.history import NOTES, compare_results, substance_summaries
 from crypto import Vault
 from registry.access import ActorKind, Gate, scope_sql
-from registry.services.compliance import load_inputs
+from registry.services.compliance import limit_timelines
 from registry.services.measurements import measurements_of_worker
 from registry.services.workers import check_worker_access, decrypt_worker, employment_scope
 from registry.store import Tx
@@ -33,9 +33,12 @@ def worker_history(tx: Tx, vault: Vault, gate: Gate, worker_id: uuid.UUID) -> Wo
     employments = people_table.employments_of_worker(tx, worker_id, employment_scope(gate))
     registrations, _ = exposure_table.registration_rows(tx, scope, worker_id=worker_id, limit=None)
     measurements = measurements_of_worker(tx, vault, scope, worker_id, redact=decision.redact_medical)
-    # The comparisons are computed for all the worker's results and looked up for the ones shown.
-    inputs = load_inputs(tx, None, worker_id=str(worker_id))
-    compared = comparisons(inputs.indices.vstack(inputs.short_term))
+    units: dict[str, set[str]] = {}
+    for m in measurements:
+        if m.sample_type == "personal_air":
+            units.setdefault(str(m.substance_id), set()).add(m.unit)
+    shift_limits, stel_limits = limit_timelines(tx, {s: sorted(u) for s, u in units.items()})
+    compared = compare_results(tx, measurements, shift_limits, stel_limits)
     names = {s.id: (s.name, s.cas) for s in substance_table.list_substances(tx)}
     return WorkerHistory(
         schema=HISTORY_SCHEMA,
