@@ -91,7 +91,7 @@ def aggregate(
     try:
         table = source.arrow(
             f"""
-            WITH facts AS (
+            WITH facts AS MATERIALIZED (
                 SELECT {keys}, m.unit, m.worker_id, m.employer_id,
                        coalesce(m.below_lod, FALSE) AS non_detect,
                        CASE WHEN coalesce(m.below_lod, FALSE) THEN m.lod / sqrt(2) ELSE m.value END AS value,
@@ -106,25 +106,25 @@ def aggregate(
                   AND coalesce(m.value, m.lod) > 0
                   {filters}
             ),
+            cells AS (
+                SELECT {names}, unit,
+                       count(DISTINCT worker_id) AS workers,
+                       count(*) AS measurements,
+                       exp(avg(ln(value))) AS geometric_mean,
+                       exp(stddev_samp(ln(value))) AS gsd,
+                       quantile_cont(value, [0.5, 0.9, 0.95]) AS percentiles,
+                       avg(CAST(non_detect AS INTEGER)) AS non_detect_share,
+                       count(exposure_index) AS compared_with_limit,
+                       avg(CASE WHEN exposure_index IS NULL THEN NULL
+                                WHEN NOT non_detect AND exposure_index > 1 THEN 1.0 ELSE 0.0 END) AS share_above_limit
+                FROM facts GROUP BY ALL
+            ),
             per_employer AS (
-                SELECT {names}, unit, max(n) AS largest
+                SELECT {names}, unit, count(*) AS employers, max(n) AS largest
                 FROM (SELECT {names}, unit, employer_id, count(*) AS n FROM facts GROUP BY ALL)
                 GROUP BY ALL
             )
-            SELECT {names}, unit,
-                   count(DISTINCT worker_id) AS workers,
-                   count(DISTINCT employer_id) AS employers,
-                   count(*) AS measurements,
-                   exp(avg(ln(value))) AS geometric_mean,
-                   exp(stddev_samp(ln(value))) AS gsd,
-                   quantile_cont(value, [0.5, 0.9, 0.95]) AS percentiles,
-                   avg(CAST(non_detect AS INTEGER)) AS non_detect_share,
-                   count(exposure_index) AS compared_with_limit,
-                   avg(CASE WHEN exposure_index IS NULL THEN NULL
-                            WHEN NOT non_detect AND exposure_index > 1 THEN 1.0 ELSE 0.0 END) AS share_above_limit,
-                   any_value(p.largest) AS largest
-            FROM facts JOIN per_employer p USING ({names}, unit)
-            GROUP BY ALL
+            SELECT * FROM cells JOIN per_employer USING ({names}, unit)
             ORDER BY ALL
             """,
             params,

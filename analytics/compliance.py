@@ -49,9 +49,12 @@ MIN_SHIFT_SAMPLE_MINUTES = 120.0
 # with no exposure outside it (analytics/exposure.py stel_15min); longer ones are not compared.
 STEL_MINUTES = 15.0
 # Joins a measurement `m` to the row of a limit timeline `t` in force on its sampling date.
-LIMIT_IN_FORCE = """t.substance_id = CAST(m.substance_id AS VARCHAR) AND t.unit = m.unit
-             AND (t.valid_from IS NULL OR CAST(m.sampling_start AS DATE) >= t.valid_from)
-             AND (t.valid_to IS NULL OR CAST(m.sampling_start AS DATE) < t.valid_to)"""
+# The small timeline is cast to the store's types, never the measurements: casting 10 M ids
+# to text and timestamps to dates took 12 s of a 0.5 s join. A timestamp is on or after a
+# date exactly when its date is.
+LIMIT_IN_FORCE = """CAST(t.substance_id AS UUID) = m.substance_id AND t.unit = m.unit
+             AND m.sampling_start >= coalesce(t.valid_from, DATE '0001-01-01')
+             AND m.sampling_start < coalesce(t.valid_to, DATE '9999-12-31')"""
 
 
 class Source(Protocol):
