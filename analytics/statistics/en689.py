@@ -208,6 +208,11 @@ def seg_warnings(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, gsd
     """
     v, c = as_measurements(values, censored)
     _check_oel(oel)
+    return _warnings(v, c, oel, gsd)
+
+
+def _warnings(v: FloatArray, c: BoolArray, oel: float, gsd: float | None) -> list[str]:
+    """seg_warnings on results already checked (as_measurements) and a checked OEL."""
     found: list[str] = []
     if gsd is not None and gsd > GSD_HETEROGENEITY_LIMIT:
         found.append(
@@ -261,7 +266,7 @@ def assess(
             ur_critical=None,
             ucl70_p95=None,
             method=None,
-            warnings=seg_warnings(v, c, oel, None),
+            warnings=_warnings(v, c, oel, None),
             reassess_within_months=months,
             reason=preliminary.reason,
         )
@@ -281,7 +286,7 @@ def assess(
         ur_critical=result.ur_critical,
         ucl70_p95=result.ucl70_p95,
         method=fit.method,
-        warnings=seg_warnings(v, c, oel, fit.gsd),
+        warnings=_warnings(v, c, oel, fit.gsd),
         reassess_within_months=(reassessment_months(fit.gm, oel) if result.decision == "compliant" else None),
         reason=result.reason,
     )
@@ -299,7 +304,7 @@ def _no_test(v: FloatArray, c: BoolArray, oel: float, reason: str) -> Assessment
         ur_critical=None,
         ucl70_p95=None,
         method=None,
-        warnings=seg_warnings(v, c, oel, None),
+        warnings=_warnings(v, c, oel, None),
         reassess_within_months=None,
         reason=reason,
     )

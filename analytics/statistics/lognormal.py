@@ -273,17 +273,28 @@ class _Stacked:
         spread = np.sqrt(np.maximum(self.det_sum((self.det - mean[self.det_id]) ** 2) / self.n_det, 0.0))
         return mean, np.log(np.maximum(spread, 0.1))
 
-    def objective(self, mu: FloatArray, log_sigma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Every set's `_negative_log_likelihood`: value and gradient (mu, ln sigma)."""
+    def objective(
+        self, mu: FloatArray, log_sigma: FloatArray, only: BoolArray | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Every set's `_negative_log_likelihood`: value and gradient (mu, ln sigma); with
+        `only`, computed for those sets (the others' entries are meaningless)."""
+        det, det_id, lim, lim_id = self.det, self.det_id, self.lim, self.lim_id
+        if only is not None:
+            keep_det, keep_lim = only[det_id], only[lim_id]
+            det, det_id, lim, lim_id = det[keep_det], det_id[keep_det], lim[keep_lim], lim_id[keep_lim]
         sigma = np.exp(log_sigma)
-        z_det = (self.det - mu[self.det_id]) / sigma[self.det_id]
-        z_lim = (self.lim - mu[self.lim_id]) / sigma[self.lim_id]
+        z_det = (det - mu[det_id]) / sigma[det_id]
+        z_lim = (lim - mu[lim_id]) / sigma[lim_id]
         log_cdf = special.log_ndtr(z_lim)
         mills = np.exp(-0.5 * z_lim**2 - _LOG_SQRT_2PI - log_cdf)
-        sum_z2 = self.det_sum(z_det**2)
-        value = self.n_det * log_sigma + 0.5 * sum_z2 - self.lim_sum(log_cdf)
-        grad_mu = (self.lim_sum(mills) - self.det_sum(z_det)) / sigma
-        grad_log_sigma = self.n_det - sum_z2 + self.lim_sum(mills * z_lim)
+
+        def by_set(ids: npt.NDArray[np.intp], x: FloatArray) -> FloatArray:
+            return np.bincount(ids, weights=x, minlength=self.size).astype(np.float64, copy=False)
+
+        sum_z2 = by_set(det_id, z_det**2)
+        value = self.n_det * log_sigma + 0.5 * sum_z2 - by_set(lim_id, log_cdf)
+        grad_mu = (by_set(lim_id, mills) - by_set(det_id, z_det)) / sigma
+        grad_log_sigma = self.n_det - sum_z2 + by_set(lim_id, mills * z_lim)
         return value, grad_mu, grad_log_sigma
 
     def newton_step(
@@ -359,7 +370,9 @@ def _newton_many(data: _Stacked, theta: tuple[FloatArray, FloatArray] | None, st
             scale = np.ones(data.size)
             searching = going.copy()
             while searching.any():
-                new_value, new_g_mu, new_g_ls = data.objective(mu - scale * s_mu, log_sigma - scale * s_ls)
+                # Once most sets have found their step, only the rest are evaluated again.
+                only = searching if searching.sum() < data.size // 2 else None
+                new_value, new_g_mu, new_g_ls = data.objective(mu - scale * s_mu, log_sigma - scale * s_ls, only)
                 accept = searching & (new_value <= value)
                 mu = np.where(accept, mu - scale * s_mu, mu)
                 log_sigma = np.where(accept, log_sigma - scale * s_ls, log_sigma)
