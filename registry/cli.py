@@ -7,6 +7,7 @@ Every subcommand finds its store through --data-dir (or REGISTRY_DATA_DIR, defau
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -287,6 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         args.run(runtime, args)
+    except BrokenPipeError:  # e.g. `registry employer list | head`: the reader has all it wanted
+        # Python's own advice (signal module, "Note on SIGPIPE"): point stdout at devnull so
+        # the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except RegistryError as exc:
         detail = "; ".join(f"{e.field}: {e.reason}" for e in getattr(exc, "errors", [])) or exc.detail
         print(f"registry: {detail}", file=sys.stderr)

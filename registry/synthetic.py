@@ -1255,8 +1255,8 @@ def _issue_keys(runtime: Runtime, org: _Org, bar: _Progress) -> list[EmployerKey
     issued: list[EmployerKey] = []
     bar.stage("api keys", len(org.ids))
     with runtime.db.write() as tx:
-        for text_id, kvk, name in zip(org.ids.tolist(), org.kvk, org.name, strict=True):
-            key = org_service.create_api_key(tx, uuid.UUID(text_id), label="synthetic")
+        keys = org_service.create_api_keys(tx, [uuid.UUID(i) for i in org.ids.tolist()], label="synthetic")
+        for key, kvk, name in zip(keys, org.kvk, org.name, strict=True):
             issued.append(EmployerKey(employer_id=key.employer_id, kvk=kvk, name=name, api_key=key.api_key))
     bar.advance(len(org.ids))
     return issued

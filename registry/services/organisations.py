@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import msgspec
 
@@ -14,7 +15,14 @@ from schemas.errors import Conflict, FieldError, InvalidInput, NotFound
 from schemas.identifiers import normalise_kvk, normalise_sbi
 from schemas.organisation import EmployerIn, EmployerOut, SiteIn, SiteOut
 
-__all__ = ["NewApiKey", "create_api_key", "create_employer", "create_site", "require_own_site"]
+__all__ = [
+    "NewApiKey",
+    "create_api_key",
+    "create_api_keys",
+    "create_employer",
+    "create_site",
+    "require_own_site",
+]
 
 
 class NewApiKey(msgspec.Struct, frozen=True):
@@ -34,9 +42,15 @@ def create_employer(tx: Tx, employer: EmployerIn) -> EmployerOut:
 def create_api_key(tx: Tx, employer_id: uuid.UUID, label: str | None = None) -> NewApiKey:
     if table.employer_by_id(tx, employer_id) is None:
         raise NotFound(f"employer {employer_id} not found")
-    issued = issue_api_key()
-    table.insert_api_key(tx, issued.key_id, employer_id, issued.secret_hash, label)
-    return NewApiKey(employer_id=employer_id, key_id=issued.key_id, api_key=issued.token)
+    (key,) = create_api_keys(tx, [employer_id], label)
+    return key
+
+
+def create_api_keys(tx: Tx, employer_ids: Sequence[uuid.UUID], label: str | None = None) -> list[NewApiKey]:
+    """A key for each of these employers (known to exist), in one write."""
+    issued = [(employer_id, issue_api_key()) for employer_id in employer_ids]
+    table.insert_api_keys(tx, [(key.key_id, employer_id, key.secret_hash) for employer_id, key in issued], label)
+    return [NewApiKey(employer_id=employer_id, key_id=key.key_id, api_key=key.token) for employer_id, key in issued]
 
 
 def create_site(tx: Tx, gate: Gate, site: SiteIn) -> SiteOut:

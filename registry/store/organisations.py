@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 import msgspec
 
@@ -16,7 +17,7 @@ __all__ = [
     "api_keys_of",
     "employer_by_id",
     "employer_by_kvk",
-    "insert_api_key",
+    "insert_api_keys",
     "insert_employer",
     "insert_site",
     "list_employers",
@@ -66,10 +67,19 @@ class ApiKeyRow(msgspec.Struct, frozen=True):
 _API_KEY = "SELECT key_id, employer_id, secret_hash, label, created_at, revoked_at FROM api_keys"
 
 
-def insert_api_key(tx: Tx, key_id: str, employer_id: uuid.UUID, secret_hash: str, label: str | None) -> None:
-    tx.execute(
-        "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
-        [key_id, employer_id, secret_hash, label, utcnow()],
+def insert_api_keys(tx: Tx, keys: Sequence[tuple[str, uuid.UUID, str]], label: str | None) -> None:
+    """(key_id, employer_id, secret_hash) rows in one statement: a national synthetic load
+    issues 10^5 keys, one INSERT each took over ten minutes."""
+    now = utcnow()
+    tx.insert_columns(
+        "api_keys",
+        {
+            "key_id": [k[0] for k in keys],
+            "employer_id": [str(k[1]) for k in keys],
+            "secret_hash": [k[2] for k in keys],
+            "label": [label] * len(keys),
+            "created_at": [now] * len(keys),
+        },
     )
 
 
