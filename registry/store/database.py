@@ -25,6 +25,7 @@ from schemas.errors import ConcurrentWrite
 __all__ = ["Database", "Tx"]
 
 T = TypeVar("T")
+_VALUES_ROWS = 20  # rows up to which insert_columns binds VALUES rather than Arrow
 _LITERAL_IDS = 256  # up to this many ids, a literal IN list (index lookups) beats an Arrow scan
 
 
@@ -126,11 +127,19 @@ class Tx:
             self._cur.unregister("_ids_arrow")
 
     def insert_columns(self, table: str, columns: dict[str, list[Any]]) -> None:
-        """Bulk insert column-wise through Arrow (one statement for a whole batch)."""
+        """Insert rows given column-wise in one statement: a few rows as bound VALUES, a
+        batch through Arrow. (Registering an Arrow table makes DuckDB try to import pandas
+        each time; for one row that cost more than the insert.)"""
+        names = ", ".join(columns)
+        rows = len(next(iter(columns.values()), []))
+        if rows <= _VALUES_ROWS:
+            one = "(" + ", ".join("?" * len(columns)) + ")"
+            values = [_to_store(v) for row in zip(*columns.values(), strict=True) for v in row]
+            self._cur.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * rows)}", values)
+            return
         frame = pa.table({name: _column_to_store(values) for name, values in columns.items()})
         self._cur.register("_bulk_rows", frame)
         try:
-            names = ", ".join(columns)
             self._cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _bulk_rows")
         finally:
             self._cur.unregister("_bulk_rows")
