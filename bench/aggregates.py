@@ -17,7 +17,7 @@ from typing import TypeVar
 from analytics.aggregates import AggregateCell, Dimension
 from bench.common import machine
 from bench.report import Section, table
-from bench.stores import StoreCache
+from bench.stores import StoreCache, add_sizes_option, sizes
 from registry.runtime import open_runtime
 from registry.services.aggregates import exposure_aggregates
 from registry.settings import Settings
@@ -31,18 +31,13 @@ T = TypeVar("T")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("aggregates")
-    group.add_argument(
-        "--aggregates-sizes",
-        default="1000000",
-        help="comma-separated store sizes in measurements (cached stores; e.g. 1000000,10000000)",
-    )
+    add_sizes_option(parser, "aggregates")
 
 
 def run(args: argparse.Namespace) -> Section:
     where = machine()
     cache = StoreCache(args.store_cache, args.seed)
-    rows = [row for size in str(args.aggregates_sizes).split(",") if size.strip() for row in _measure(cache, int(size))]
+    rows = [row for size in sizes(args.aggregates_sizes) for row in _measure(cache, size)]
     body = [
         table(
             [

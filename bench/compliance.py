@@ -16,7 +16,7 @@ import time
 from analytics.compliance import compliance_report
 from bench.common import machine
 from bench.report import Section, table
-from bench.stores import StoreCache
+from bench.stores import StoreCache, add_sizes_option, sizes
 from registry.runtime import open_runtime
 from registry.services.compliance import load_inputs
 from registry.settings import Settings
@@ -27,18 +27,13 @@ NAME = "compliance"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("compliance")
-    group.add_argument(
-        "--compliance-sizes",
-        default="1000000",
-        help="comma-separated store sizes in measurements (cached stores; default 1000000; e.g. 1000000,10000000)",
-    )
+    add_sizes_option(parser, "compliance")
 
 
 def run(args: argparse.Namespace) -> Section:
     where = machine()
     cache = StoreCache(args.store_cache, args.seed)
-    rows = [_measure(cache, int(size)) for size in str(args.compliance_sizes).split(",") if size.strip()]
+    rows = [_measure(cache, size) for size in sizes(args.compliance_sizes)]
     body = [
         table(
             [

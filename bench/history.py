@@ -24,7 +24,7 @@ import msgspec
 
 from bench.common import REGISTRY, Server, baseline_command, free_port, human_bytes, machine, percentile
 from bench.report import Section, table
-from bench.stores import StoreCache
+from bench.stores import StoreCache, add_sizes_option, sizes
 from registry.demo import valid_bsn
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -36,19 +36,14 @@ _AGENTS = [("108-88-3", 20.0), ("71-43-2", 0.2), ("50-00-0", 0.05), ("100-42-5",
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("history")
-    group.add_argument(
-        "--history-sizes",
-        default="1000000",
-        help="comma-separated store sizes in measurements (cached stores; e.g. 1000000,10000000)",
-    )
+    group = add_sizes_option(parser, "history")
     group.add_argument("--history-requests", type=int, default=50, help="timed GETs per server (default 50)")
 
 
 def run(args: argparse.Namespace) -> Section:
     where = machine()
     cache = StoreCache(args.store_cache, args.seed)
-    rows = [_measure(cache, int(size), args) for size in str(args.history_sizes).split(",") if size.strip()]
+    rows = [_measure(cache, size, args) for size in sizes(args.history_sizes)]
     body = [
         table(
             [

@@ -18,7 +18,7 @@ import msgspec
 
 from bench.common import REPO, run_registry
 
-__all__ = ["StoreCache", "SyntheticStore", "add_arguments"]
+__all__ = ["StoreCache", "SyntheticStore", "add_arguments", "add_sizes_option", "sizes"]
 
 _MADE_FROM = [
     "registry/synthetic.py",
@@ -43,6 +43,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=REPO / ".bench-stores",
         help="where generated synthetic stores are kept between runs (default .bench-stores/)",
     )
+
+
+def add_sizes_option(parser: argparse.ArgumentParser, section: str) -> argparse._ArgumentGroup:
+    """`--<section>-sizes`: the cached store sizes a section measures; returns the section's
+    option group for its other options."""
+    group = parser.add_argument_group(section)
+    group.add_argument(
+        f"--{section}-sizes",
+        default="1000000",
+        help="comma-separated store sizes in measurements (cached stores; default 1000000; e.g. 1000000,10000000)",
+    )
+    return group
+
+
+def sizes(text: str) -> list[int]:
+    return [int(size) for size in text.split(",") if size.strip()]
 
 
 class StoreCache:

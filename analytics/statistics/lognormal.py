@@ -78,17 +78,10 @@ def fit_lognormal(values: npt.ArrayLike, censored: npt.ArrayLike, method: FitMet
     else:
         log_modeled = np.log(_ros_modeled(v, c))
         mu, sigma = float(log_modeled.mean()), float(log_modeled.std(ddof=1))
-    if not (math.isfinite(mu) and math.isfinite(sigma)) or sigma < _MIN_SIGMA:
-        raise ValueError("the results show no spread, so the GSD cannot be estimated")
-    return LognormalFit(
-        gm=math.exp(mu),
-        gsd=math.exp(sigma),
-        mu=mu,
-        sigma=sigma,
-        n=int(v.size),
-        n_censored=int(np.count_nonzero(c)),
-        method=method,
-    )
+    fit = _checked_fit(mu, sigma, int(v.size), c, method)
+    if isinstance(fit, ValueError):
+        raise fit
+    return fit
 
 
 def fit_lognormal_many(
