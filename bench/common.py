@@ -12,11 +12,15 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import msgspec
+
+from registry.store.backends import PostgresServer, connect
 
 __all__ = [
     "REGISTRY",
@@ -29,6 +33,7 @@ __all__ = [
     "machine",
     "percentile",
     "run_registry",
+    "scratch_postgres_schema",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,6 +127,25 @@ def baseline_command(port: int) -> list[str]:
         sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+
+
+@contextmanager
+def scratch_postgres_schema(dsn: str | None) -> Iterator[list[str]]:
+    """The `registry` options for a fresh schema in this PostgreSQL database, dropped
+    afterwards so a benchmark leaves the database as it found it; none without a DSN
+    (the embedded store)."""
+    if not dsn:
+        yield []
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    try:
+        yield ["--postgres", dsn, "--postgres-schema", schema]
+    finally:
+        con = connect(PostgresServer(dsn=dsn, schema="public"))
+        try:
+            con.execute(f"CALL postgres_execute('store', 'DROP SCHEMA IF EXISTS {schema} CASCADE')")
+        finally:
+            con.close()
 
 
 def run_registry(

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from analytics.compliance import compliance_report
-from bench.common import machine
+from bench.common import machine, run_registry, scratch_postgres_schema
 from bench.report import Section, table
 from bench.stores import StoreCache, add_sizes_option, sizes
 from registry.runtime import open_runtime
@@ -27,13 +30,22 @@ NAME = "compliance"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_sizes_option(parser, "compliance")
+    group = add_sizes_option(parser, "compliance")
+    group.add_argument(
+        "--compliance-postgres",
+        metavar="DSN",
+        help="instead, per size, fill a fresh schema of this PostgreSQL database with `registry synth` and report "
+        "from there (recorded as its own section), e.g. 'host=127.0.0.1 dbname=test user=postgres'",
+    )
 
 
 def run(args: argparse.Namespace) -> Section:
     where = machine()
     cache = StoreCache(args.store_cache, args.seed)
-    rows = [_measure(cache, size) for size in sizes(args.compliance_sizes)]
+    if args.compliance_postgres:
+        rows = [_measure_postgres(args.compliance_postgres, size, args.seed) for size in sizes(args.compliance_sizes)]
+    else:
+        rows = [_measure(cache, size) for size in sizes(args.compliance_sizes)]
     body = [
         table(
             [
@@ -56,12 +68,31 @@ def run(args: argparse.Namespace) -> Section:
         "with a detect, in one vectorised call. report s is the sum; ÷ baseline divides it by the bare GROUP BY "
         "measured in the same run. Peak RSS is this benchmark process's (it also holds the result).",
     ]
+    if args.compliance_postgres:
+        return Section(
+            name=f"{NAME}-postgres",
+            title="EN 689 compliance report over all SEGs, PostgreSQL store",
+            machine=where,
+            body="\n".join(body),
+        )
     return Section(name=NAME, title="EN 689 compliance report over all SEGs", machine=where, body="\n".join(body))
 
 
 def _measure(cache: StoreCache, measurements: int) -> list[str]:
-    store = cache.get(measurements)
-    runtime = open_runtime(Settings.resolve(store.data_dir))
+    return _report(Settings.resolve(cache.get(measurements).data_dir), measurements)
+
+
+def _measure_postgres(dsn: str, measurements: int, seed: int) -> list[str]:
+    """The analytics run in DuckDB here too, reading the tables from PostgreSQL."""
+    with scratch_postgres_schema(dsn) as store, tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
+        data = Path(tmp) / "data"
+        print(f"bench compliance: {measurements:,} measurements into PostgreSQL", file=sys.stderr, flush=True)
+        run_registry(data, "synth", "--measurements", str(measurements), "--seed", str(seed), store=store)
+        return _report(Settings.resolve(str(data), postgres_dsn=store[1], postgres_schema=store[3]), measurements)
+
+
+def _report(settings: Settings, measurements: int) -> list[str]:
+    runtime = open_runtime(settings)
     try:
         with runtime.db.read() as tx:
             started = time.perf_counter()

@@ -26,11 +26,20 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from bench.common import REGISTRY, Server, baseline_command, free_port, human_bytes, machine, percentile, run_registry
+from bench.common import (
+    REGISTRY,
+    Server,
+    baseline_command,
+    free_port,
+    human_bytes,
+    machine,
+    percentile,
+    run_registry,
+    scratch_postgres_schema,
+)
 from bench.report import Section, table
 from bench.stores import StoreCache
 from registry.demo import valid_bsn
-from registry.store.backends import PostgresServer, connect
 from schemas.exposure import MeasurementBatch, MeasurementIn
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -89,12 +98,10 @@ def run(args: argparse.Namespace) -> Section:
     if not 0 < args.batch_size <= 10_000:
         raise SystemExit("--batch-size must be 1 to 10,000 (the API's limit)")
     where = machine()
-    store = (
-        ["--postgres", args.ingest_postgres, "--postgres-schema", f"bench_{uuid.uuid4().hex[:12]}"]
-        if args.ingest_postgres
-        else []
-    )
-    with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
+    with (
+        scratch_postgres_schema(args.ingest_postgres) as store,
+        tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp,
+    ):
         data = Path(tmp) / "data"
         prefill = None
         if args.measurements and not store:
@@ -138,8 +145,6 @@ def run(args: argparse.Namespace) -> Section:
                 )
             rss = {server.name: server.peak_rss_kib() for server in (registry, baseline)}
     size = f"{args.measurements:,} measurements in the store" if args.measurements else "empty store"
-    if store:
-        _drop_schema(store[1], store[3])
     # One block per store and size in docs/benchmarks.md, so a 10 M run keeps the 1 M one.
     return Section(
         name=f"{NAME}{'-postgres' if store else ''}-{args.measurements}",
@@ -147,15 +152,6 @@ def run(args: argparse.Namespace) -> Section:
         machine=where,
         body=_body(args, setup, timings, rss, prefill),
     )
-
-
-def _drop_schema(dsn: str, schema: str) -> None:
-    """Leave the PostgreSQL database as the benchmark found it."""
-    con = connect(PostgresServer(dsn=dsn, schema="public"))
-    try:
-        con.execute(f"CALL postgres_execute('store', 'DROP SCHEMA IF EXISTS {schema} CASCADE')")
-    finally:
-        con.close()
 
 
 def _copy_of_cached(cache: StoreCache, measurements: int, data: Path) -> _Prefill:
