@@ -99,6 +99,29 @@ def test_a_bad_batch_reports_every_bad_item_and_stores_nothing(live: Live) -> No
         assert client.get("/api/v1/measurements").json()["total"] == before
 
 
+def test_a_batch_may_name_only_its_own_segs_and_sites(live: Live) -> None:
+    server, first, second = live
+    with server.client(first.api_key) as client, server.client(second.api_key) as other:
+        worker = new_worker(client)
+        own_seg = client.post("/api/v1/segs", json={"name": "Tanken"}).json()["id"]
+        own_site = client.post("/api/v1/sites", json={"name": "Depot Noord"}).json()["id"]
+        foreign_seg = other.post("/api/v1/segs", json={"name": "Lassen"}).json()["id"]
+        foreign_site = other.post("/api/v1/sites", json={"name": "Werf Zuid"}).json()["id"]
+        before = client.get("/api/v1/measurements").json()["total"]
+        items = [
+            air_sample(worker, seg_id=own_seg, site_id=own_site),
+            air_sample(worker, seg_id=foreign_seg),
+            air_sample(worker, site_id=foreign_site),
+        ]
+        refused = client.post("/api/v1/measurements/batch", json={"items": items})
+        assert refused.status_code == 422, refused.text
+        assert {e["field"] for e in refused.json()["errors"]} == {"items[1].seg_id", "items[2].site_id"}
+        assert client.get("/api/v1/measurements").json()["total"] == before
+        accepted = client.post("/api/v1/measurements/batch", json={"items": items[:1]})
+        assert accepted.status_code == 201, accepted.text
+        assert client.get("/api/v1/measurements").json()["total"] == before + 1
+
+
 def test_a_batch_of_ten_thousand_is_accepted(live: Live) -> None:
     server, first, _ = live
     with server.client(first.api_key) as client:

@@ -175,8 +175,8 @@ class _Context(msgspec.Struct):
             known_substance_ids={row[0] for row in tx.all("SELECT id FROM substances")},
             employments=employments,
             related=people_table.related_employers(tx, workers),
-            segs={s.id for s in table.segs_of(tx, employer_id)},
-            sites={s.id for s in org_table.sites_of(tx, employer_id)},
+            segs=table.own_seg_ids(tx, employer_id, sorted({i.seg_id for i in items if i.seg_id}, key=str)),
+            sites=org_table.own_site_ids(tx, employer_id, sorted({i.site_id for i in items if i.site_id}, key=str)),
         )
 
     def substance_id(self, item: MeasurementIn) -> uuid.UUID:

@@ -19,11 +19,13 @@ from schemas.exposure import RegistrationOut, SegMemberOut, SegOut
 __all__ = [
     "MeasurementFilter",
     "MeasurementRow",
+    "count_measurements",
     "insert_measurements",
     "insert_registration",
     "insert_seg",
     "insert_seg_member",
     "measurement_rows",
+    "own_seg_ids",
     "registration_rows",
     "seg_by_id",
     "seg_members",
@@ -160,6 +162,14 @@ def seg_by_id(tx: Tx, seg_id: uuid.UUID) -> SegOut | None:
 
 def segs_of(tx: Tx, employer_id: uuid.UUID) -> list[SegOut]:
     return tx.structs(SegOut, f"{_SEG} WHERE employer_id = ? ORDER BY name", [employer_id])
+
+
+def own_seg_ids(tx: Tx, employer_id: uuid.UUID, seg_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these SEGs are this employer's (a batch checks only the ones it names)."""
+    rows = tx.all_in(
+        "SELECT id FROM segs WHERE id IN (SELECT id FROM _ids) AND employer_id = ?", seg_ids, [employer_id]
+    )
+    return {row[0] for row in rows}
 
 
 def insert_seg_member(tx: Tx, member: SegMemberOut, now: dt.datetime) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "insert_employer",
     "insert_site",
     "list_employers",
+    "own_site_ids",
     "revoke_api_key",
     "site_by_id",
     "sites_of",
@@ -114,3 +115,11 @@ def site_by_id(tx: Tx, site_id: uuid.UUID) -> SiteOut | None:
 
 def sites_of(tx: Tx, employer_id: uuid.UUID) -> list[SiteOut]:
     return tx.structs(SiteOut, f"{_SITE} WHERE employer_id = ? ORDER BY name", [employer_id])
+
+
+def own_site_ids(tx: Tx, employer_id: uuid.UUID, site_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these sites are this employer's (a batch checks only the ones it names)."""
+    rows = tx.all_in(
+        "SELECT id FROM sites WHERE id IN (SELECT id FROM _ids) AND employer_id = ?", site_ids, [employer_id]
+    )
+    return {row[0] for row in rows}
