@@ -8,7 +8,7 @@ Flow: 3-5 results -> preliminary test (§5.5.2); >= 6 results -> statistical tes
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 import msgspec
@@ -94,7 +94,7 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-@lru_cache(maxsize=256)
+@cache  # one float per distinct SEG size; 256 thrashed on a national report
 def ur_critical(n: int) -> float:
     """U_R critical value for n results (EN 689:2018 Annex F).
 
