@@ -52,6 +52,15 @@ def career(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     stranger = create_employer(place, "34343430", "Onbekend B.V.")
     server = Server(place)
     server.start()
+    try:
+        yield _build_career(place, server, demolition, paint_shop, agency, stranger)
+    finally:
+        server.stop()  # also when building the career failed: no server outlives the tests
+
+
+def _build_career(
+    place: Place, server: Server, demolition: Employer, paint_shop: Employer, agency: Employer, stranger: Employer
+) -> Career:
     ids: dict[str, str] = {}
     with server.client(demolition.api_key) as old, server.client(paint_shop.api_key) as new:
         person = {"bsn": BSN, "name": "Piet Blootgesteld", "date_of_birth": "1960-02-03"}
@@ -96,7 +105,7 @@ def career(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             "measurement_ids": [ids["shift_2005"]],
         }
         _ok(old.post("/api/v1/registrations", json=entry))
-    yield Career(
+    return Career(
         place=place,
         server=server,
         demolition=demolition,
@@ -106,7 +115,6 @@ def career(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         worker_id=worker,
         measurements=ids,
     )
-    server.stop()
 
 
 def _ok(response: Any) -> Any:
