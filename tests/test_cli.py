@@ -58,9 +58,11 @@ def test_key_rotation_keeps_data_readable(place: Place) -> None:
     employer = create_employer(place, "77777770", "Rotatie B.V.")
     server = Server(place)
     server.start()
-    with server.client(employer.api_key) as client:
-        worker = new_worker(client)
-    server.stop()
+    try:
+        with server.client(employer.api_key) as client:
+            worker = new_worker(client)
+    finally:
+        server.stop()
     before = json.loads((place.data_dir / "registry.key").read_text())
     assert "re-wrapped 1 worker keys" in run_cli(place, "keys", "rotate").stdout
     after = json.loads((place.data_dir / "registry.key").read_text())

@@ -103,8 +103,10 @@ def test_an_acknowledged_write_survives_a_crash(place: Place) -> None:
     employer = create_employer(place, "44444440", "Stroomstoring B.V.")
     server = Server(place)
     server.start()
-    measurement_id = _populate(server, employer.api_key)
-    server.stop(signal.SIGKILL)  # no checkpoint, no clean shutdown
+    try:
+        measurement_id = _populate(server, employer.api_key)
+    finally:
+        server.stop(signal.SIGKILL)  # no checkpoint, no clean shutdown
     server.start()
     try:
         with server.client(employer.api_key) as client:
