@@ -108,16 +108,15 @@ def exposure_indices(
     timeline: pa.Table,
     employer_id: str | None = None,
     *,
-    worker_id: str | None = None,
     short_term: bool = False,
     results: str = "measurements",
 ) -> pl.DataFrame:
     """One row per personal air result with a binding limit on its date: shift-long samples
     against the 8-h timeline, or (`short_term`) samples of at most 15 min, as 15-min
-    averages, against the STEL timeline. Limited to one employer's and/or one worker's
-    results when given. `results` names the relation read: the measurements table, or a
+    averages, against the STEL timeline. Limited to one employer's results when given.
+    `results` names the relation read: the measurements table, or a
     registered table with its columns (a few rows already read need no scan of the store)."""
-    where, params = results_of(employer_id, worker_id)
+    where, params = results_of(employer_id)
     if short_term:
         average = f"coalesce(m.value, m.lod) * m.sampled_minutes / {STEL_MINUTES}"
         duration = f"m.sampled_minutes <= {STEL_MINUTES}"
@@ -157,12 +156,10 @@ def exposure_indices(
     return frame
 
 
-def results_of(employer_id: str | None, worker_id: str | None, alias: str = "m") -> tuple[str, list[str]]:
-    """`AND ...` conditions (and their parameters) limiting measurements to one employer's
-    and/or one worker's results; empty for all of them."""
-    chosen = [(column, value) for column, value in (("employer_id", employer_id), ("worker_id", worker_id)) if value]
-    sql = " ".join(f"AND {alias}.{column} = CAST(? AS UUID)" for column, _ in chosen)
-    return sql, [value for _, value in chosen]
+def results_of(employer_id: str | None) -> tuple[str, list[str]]:
+    """An `AND ...` condition (and its parameter) limiting measurements `m` to one
+    employer's results; empty for all of them."""
+    return ("AND m.employer_id = CAST(? AS UUID)", [employer_id]) if employer_id else ("", [])
 
 
 def compliance_report(indices: pl.DataFrame, names: pl.DataFrame, *, bayesian: bool = True) -> list[ComplianceRow]:

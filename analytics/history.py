@@ -17,7 +17,7 @@ from analytics.compliance import Source, exposure_indices, limit_used
 from schemas.exposure import MeasurementOut, RegistrationOut
 from schemas.history import Comparison, SubstanceSummary
 
-__all__ = ["NOTES", "compare_results", "comparisons", "substance_summaries"]
+__all__ = ["NOTES", "compare_results", "substance_summaries"]
 
 NOTES = [
     "Een meting van minstens 2 uur telt als representatief voor de hele dienst en wordt vergeleken met de "
@@ -51,7 +51,7 @@ def compare_results(
         )
     finally:
         source.unregister("_history_results")
-    return comparisons(indices)
+    return _comparisons(indices)
 
 
 def _results_table(measurements: Sequence[MeasurementOut]) -> pa.Table:
@@ -80,7 +80,7 @@ def _results_table(measurements: Sequence[MeasurementOut]) -> pa.Table:
     return pa.table({name: pa.array(values, type=types.get(name, pa.string())) for name, values in columns.items()})
 
 
-def comparisons(indices: pl.DataFrame) -> dict[uuid.UUID, Comparison]:
+def _comparisons(indices: pl.DataFrame) -> dict[uuid.UUID, Comparison]:
     """By measurement id: each comparable result (exposure_indices rows, 8-h and STEL)."""
     return {
         uuid.UUID(row["measurement_id"]): Comparison(

@@ -47,12 +47,12 @@ class ComplianceInput(msgspec.Struct):
     names: pl.DataFrame
 
 
-def load_inputs(tx: Tx, employer_id: str | None, *, worker_id: str | None = None) -> ComplianceInput:
-    """The indices of one employer's, one worker's, or (neither) all results."""
-    where, params = results_of(employer_id, worker_id)
+def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
+    """The indices of one employer's results, or (None) of all of them."""
+    where, params = results_of(employer_id)
     shift, stel = limit_timelines(tx, units_in_use(tx, where, params))
-    indices = exposure_indices(tx, shift, employer_id, worker_id=worker_id)
-    short_term = exposure_indices(tx, stel, employer_id, worker_id=worker_id, short_term=True)
+    indices = exposure_indices(tx, shift, employer_id)
+    short_term = exposure_indices(tx, stel, employer_id, short_term=True)
     names = _frame(
         tx.arrow(
             # LEFT JOIN: results without a SEG still need their substance's name.
