@@ -13,6 +13,7 @@ run: setup
 test: setup
 	@scripts/check-services.sh
 	@scripts/install-browser.sh
+	@scripts/install-oidc-provider.sh
 	.venv/bin/pytest -n 2 $(ARGS)
 
 lint: setup
