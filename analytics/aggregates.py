@@ -92,13 +92,15 @@ def aggregate(
         table = source.arrow(
             f"""
             WITH facts AS MATERIALIZED (
-                SELECT {keys}, m.unit, m.worker_id, m.employer_id,
+                SELECT {keys}, m.unit, w.person_id, m.employer_id,
                        coalesce(m.below_lod, FALSE) AS non_detect,
                        CASE WHEN coalesce(m.below_lod, FALSE) THEN m.lod / sqrt(2) ELSE m.value END AS value,
                        coalesce(m.value, m.lod) / t.limit_value AS exposure_index
                 FROM measurements m
                 JOIN substances s ON s.id = m.substance_id
                 JOIN employers e ON e.id = m.employer_id
+                -- a person recorded by two employers is one person: worker ids are per employer
+                LEFT JOIN workers w ON w.id = m.worker_id
                 LEFT JOIN _sbi_sections sec ON sec.division = left(e.sbi_code, 2)
                 LEFT JOIN _limit_timeline t ON {LIMIT_IN_FORCE}
                 WHERE m.sample_type = 'personal_air'
@@ -108,7 +110,7 @@ def aggregate(
             ),
             cells AS (
                 SELECT {names}, unit,
-                       count(DISTINCT worker_id) AS workers,
+                       count(DISTINCT person_id) AS workers,
                        count(*) AS measurements,
                        exp(avg(ln(value))) AS geometric_mean,
                        exp(stddev_samp(ln(value))) AS gsd,

@@ -2,198 +2,303 @@
 
 Every subcommand finds its store through --data-dir (or REGISTRY_DATA_DIR, default
 ./data) and its key file through --key-file (default: registry.key inside the data dir).
+While `registry serve` holds the embedded store, a command is run inside the server
+instead, over its operator channel (registry/operator_channel.py).
+
+A command is a function `cmd_x(rt, args, io)`: it writes only to `io.out`/`io.err`, reads
+and writes the operator's files only through `io.read_text`/`io.write_text` (naming their
+arguments in the parser's `reads`/`writes` defaults) and refuses with `CommandFailed`, so
+that it runs the same inside the server, in a worker thread, as in its own process.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import msgspec
 
-from crypto import rotate_kek, save_keyring
-from registry.access import audit
+from registry.access import Actor, ActorKind, Purpose, Work, audit
 from registry.runtime import Runtime, open_runtime
 from registry.services import organisations as org_service
 from registry.settings import Settings
 from registry.store import organisations as org_table
-from registry.store.people import KeyTable
+from registry.store.backends import StoreBusy
 from schemas.errors import RegistryError
 from schemas.identifiers import normalise_bsn, normalise_cas, normalise_kvk
-from schemas.organisation import EmployerIn
+from schemas.organisation import EmployerIn, EmployerOut
 from schemas.validation import check
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+__all__ = ["CommandFailed", "Io", "ParseExit", "main", "parse_args", "run"]
 
 
-def _print_json(value: object) -> None:
-    sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
+class CommandFailed(Exception):
+    """A command's refusal: reported as `registry: <message>` on stderr, exit code 2."""
 
 
-def cmd_init(rt: Runtime, args: argparse.Namespace) -> None:
-    print(f"store ready: {(rt.settings.postgres_dsn and 'PostgreSQL') or rt.settings.database_file}")
-    print(f"key file: {rt.settings.key_file} (keep it apart from the data; without it nothing can be read)")
+class ParseExit(Exception):
+    """What argparse would print before exiting (help, a usage error), as a value: the
+    operator channel parses inside the server, which must neither exit nor print."""
+
+    def __init__(self, status: int, out: str = "", err: str = "") -> None:
+        super().__init__(err or out)
+        self.status, self.out, self.err = status, out, err
 
 
-def cmd_serve(rt: Runtime, args: argparse.Namespace) -> None:
-    import uvicorn
+class Io:
+    """A command's output streams and the operator's files, which the command reaches only
+    through this object: its own process's in the CLI, buffers and the files sent along
+    when the command runs inside the server for a CLI on the operator channel."""
 
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out = out
+        self.err = err
+
+    def read_text(self, path: str) -> str:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandFailed(f"cannot read {path}: {exc.strerror}") from None
+
+    def write_text(self, path: str, text: str) -> None:
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandFailed(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _print_json(io: Io, value: object) -> None:
+    io.out.write(msgspec.json.encode(value).decode() + "\n")
+
+
+def cmd_init(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    io.out.write(f"store ready: {(rt.settings.postgres_dsn and 'PostgreSQL') or rt.settings.database_file}\n")
+    io.out.write(f"key file: {rt.settings.key_file} (keep it apart from the data; without it nothing can be read)\n")
+
+
+def cmd_serve(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from registry.api.app import create_app
+    from registry.operator_channel import serve  # imports this module
 
     if args.demo:
         from registry.demo import load_demo
 
         summary = load_demo(rt)
-        print("demo data loaded; API keys of the demo employers:")
+        io.out.write("demo data loaded; API keys of the demo employers:\n")
         for line in summary:
-            print(f"  {line}")
-    print(f"serving on http://{args.host}:{args.port}/api/v1  (docs: http://{args.host}:{args.port}/schema/swagger)")
-    uvicorn.run(create_app(rt), host=args.host, port=args.port, log_level="warning", access_log=False)
+            io.out.write(f"  {line}\n")
+    url = f"http://{args.host}:{args.port}"
+    io.out.write(f"serving on {url}/api/v1  (docs: {url}/schema/swagger)\n")
+    serve(rt, create_app(rt), args.host, args.port, io)
 
 
-def cmd_employer_create(rt: Runtime, args: argparse.Namespace) -> None:
+def cmd_employer_create(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     employer_in = check(EmployerIn(kvk=args.kvk, name=args.name, sbi_code=args.sbi))
-    with rt.db.write() as tx:
-        employer = org_service.create_employer(tx, employer_in)
-        key = org_service.create_api_key(tx, employer.id, label=args.label)
+
+    def create(work: Work) -> tuple[EmployerOut, org_service.NewApiKey]:
+        employer = org_service.create_employer(work.tx, employer_in)
+        return employer, org_service.create_api_key(work.tx, employer.id, label=args.label)
+
+    employer, key = _operator(rt).write(create)
     _print_json(
+        io,
         {
             "id": employer.id,
             "kvk": employer.kvk,
             "name": employer.name,
             "key_id": key.key_id,
             "api_key": key.api_key,
-        }
+        },
     )
 
 
-def cmd_employer_list(rt: Runtime, args: argparse.Namespace) -> None:
-    with rt.db.read() as tx:
-        for employer in org_table.list_employers(tx):
-            _print_json(employer)
+def cmd_employer_list(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    for employer in _operator(rt).read(lambda w: org_table.list_employers(w.tx)):
+        _print_json(io, employer)
 
 
-def cmd_key_create(rt: Runtime, args: argparse.Namespace) -> None:
-    with rt.db.write() as tx:
-        employer = org_table.employer_by_kvk(tx, normalise_kvk(args.kvk))
+def cmd_key_create(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    def create(work: Work) -> org_service.NewApiKey:
+        employer = org_table.employer_by_kvk(work.tx, normalise_kvk(args.kvk))
         if employer is None:
-            raise SystemExit(f"registry: no employer with KvK number {args.kvk}")
-        key = org_service.create_api_key(tx, employer.id, label=args.label)
-    _print_json({"employer_id": employer.id, "key_id": key.key_id, "api_key": key.api_key})
+            raise CommandFailed(f"no employer with KvK number {args.kvk}")
+        return org_service.create_api_key(work.tx, employer.id, label=args.label)
+
+    key = _operator(rt).write(create)
+    _print_json(io, {"employer_id": key.employer_id, "key_id": key.key_id, "api_key": key.api_key})
 
 
-def cmd_key_revoke(rt: Runtime, args: argparse.Namespace) -> None:
-    with rt.db.write() as tx:
-        if not org_table.revoke_api_key(tx, args.key_id):
-            raise SystemExit(f"registry: no active API key {args.key_id}")
-    print(f"revoked {args.key_id}")
+def cmd_key_revoke(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    if not _operator(rt).write(lambda w: org_table.revoke_api_key(w.tx, args.key_id)):
+        raise CommandFailed(f"no active API key {args.key_id}")
+    io.out.write(f"revoked {args.key_id}\n")
 
 
-def cmd_keys_rotate(rt: Runtime, args: argparse.Namespace) -> None:
-    """New KEK, every worker key re-wrapped, then the old KEK removed from the key file."""
-    from crypto import Vault
-
-    new_ring = rt.vault.keyring.with_new_kek()
-    save_keyring(new_ring, rt.settings.key_file)  # old KEK kept until every key moved
-    with rt.db.write() as tx:
-        moved = rotate_kek(Vault(new_ring), KeyTable(tx))
-    save_keyring(new_ring.without_keks_except_active(), rt.settings.key_file)
-    print(f"re-wrapped {moved} worker keys under {new_ring.active_kek_id}; retired key-encryption keys removed")
+def cmd_keys_rotate(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    moved, kek_id = rt.rotate_keys()
+    io.out.write(f"re-wrapped {moved} worker keys under {kek_id}; retired key-encryption keys removed\n")
 
 
-def cmd_limits_import(rt: Runtime, args: argparse.Namespace) -> None:
+def cmd_limits_import(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from registry.services.limits import import_limits
 
-    path = Path(args.file)
-    report, batch = import_limits(rt.db, path.read_text(encoding="utf-8"), path.name)
+    name = Path(args.file).name
+    report, batch = import_limits(rt.db, io.read_text(args.file), name)
     for row in report.rejected:
-        print(f"{path.name}:{row.line}: {row.field}: {row.reason}", file=sys.stderr)
+        io.err.write(f"{name}:{row.line}: {row.field}: {row.reason}\n")
     if batch is None:
-        raise SystemExit(f"registry: nothing imported ({len(report.rejected)} rejected row(s)); fix them and retry")
-    print(f"imported {len(report.accepted)} limit values as batch {batch}")
+        raise CommandFailed(f"nothing imported ({len(report.rejected)} rejected row(s)); fix them and retry")
+    io.out.write(f"imported {len(report.accepted)} limit values as batch {batch}\n")
 
 
-def cmd_report(rt: Runtime, args: argparse.Namespace) -> None:
+def cmd_report(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from analytics.compliance import compliance_report
-    from registry.services.compliance import load_inputs
+    from registry.services.compliance import ComplianceInput, load_inputs
 
-    with rt.db.read() as tx:
-        employer = org_table.employer_by_kvk(tx, normalise_kvk(args.kvk)) if args.kvk else None
+    def inputs(work: Work) -> ComplianceInput:
+        employer = org_table.employer_by_kvk(work.tx, normalise_kvk(args.kvk)) if args.kvk else None
         if args.kvk and employer is None:
-            raise SystemExit(f"registry: no employer with KvK number {args.kvk}")
-        data = load_inputs(tx, str(employer.id) if employer else None)
+            raise CommandFailed(f"no employer with KvK number {args.kvk}")
+        work.note_list("compliance_report")
+        return load_inputs(work.tx, str(employer.id) if employer else None)
+
+    data = _operator(rt).read(inputs)
     for row in compliance_report(data.indices, data.names, bayesian=not args.no_bayesian):
-        _print_json(row)
+        _print_json(io, row)
 
 
-def cmd_history(rt: Runtime, args: argparse.Namespace) -> None:
+def cmd_history(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     """The operator answers a worker's request for their history (purpose tsb_claim, audited)."""
-    from registry.access import Actor, ActorKind, Purpose, audited
-    from registry.services.history import worker_history
-    from registry.store.people import worker_id_by_index
+    from registry.services.history import history_by_bsn
 
-    try:
-        bsn = normalise_bsn(args.bsn)
-    except ValueError as exc:
-        raise SystemExit(f"registry: --bsn: {exc}") from None
-    with audited(rt.db, Actor(kind=ActorKind.ADMIN, id="cli"), Purpose.TSB_CLAIM) as gate, rt.db.read() as tx:
-        worker_id = worker_id_by_index(tx, rt.vault.blind_index("bsn", bsn))
-        if worker_id is None:
-            raise SystemExit("registry: no worker with this BSN is registered")
-        document = worker_history(tx, rt.vault, gate, worker_id)
-    encoded = msgspec.json.format(msgspec.json.encode(document)) + b"\n"
+    bsn = _bsn(args.bsn)
+    document = _operator(rt, Purpose.TSB_CLAIM).read(lambda w: history_by_bsn(w, bsn))
+    encoded = (msgspec.json.format(msgspec.json.encode(document)) + b"\n").decode()
     if args.output:
-        Path(args.output).write_bytes(encoded)
-        print(f"history of worker {worker_id} written to {args.output}", file=sys.stderr)
+        io.write_text(args.output, encoded)
+        io.err.write(f"history of worker {document.worker.id} written to {args.output}\n")
     else:
-        sys.stdout.buffer.write(encoded)
+        io.out.write(encoded)
 
 
-def cmd_aggregate(rt: Runtime, args: argparse.Namespace) -> None:
+def cmd_token(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    """A bearer token from the embedded issuer, so a newcomer can sign in without any outside
+    service. A worker's subject is a keyed pseudonym of the BSN: a token's subject is logged."""
+    from registry.services.signin import BSN_CLAIM, PROJECT_CLAIM, ROLE_CLAIM, SIGN_IN_ROLES, local_issuer
+
+    role = ActorKind(args.role)
+    if role not in SIGN_IN_ROLES:
+        raise CommandFailed(f"--role: one of {', '.join(sorted(SIGN_IN_ROLES))} (employers use API keys)")
+    claims: dict[str, object] = {ROLE_CLAIM: str(role)}
+    subject = args.subject
+    if role is ActorKind.WORKER:
+        bsn = _bsn(args.bsn or "")
+        claims[BSN_CLAIM] = bsn
+        subject = subject or "worker-" + rt.vault.blind_index("token-subject", bsn)[:24]
+    if role is ActorKind.RESEARCHER:
+        if not args.project:
+            raise CommandFailed("--project: a researcher's token names the approved project")
+        claims[PROJECT_CLAIM] = args.project
+    if not subject:
+        raise CommandFailed(f"--subject: who the {role} is at the issuer (the subject a grant names)")
+    claims["sub"] = subject
+    if not rt.settings.local_issuer:
+        raise CommandFailed("the embedded issuer is switched off (REGISTRY_LOCAL_ISSUER=0); sign in with your provider")
+    token = local_issuer(rt.settings).issue(
+        claims, audience=rt.settings.oidc_audience, ttl=dt.timedelta(minutes=args.minutes)
+    )
+    io.out.write(token + "\n")
+
+
+def cmd_identities_list(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    from registry.services.identities import reconciliation_items
+
+    items = _operator(rt).read(lambda w: reconciliation_items(w, include_resolved=args.include_resolved))
+    for item in items:
+        _print_json(io, item)
+
+
+def cmd_identities_resolve(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    from registry.services.identities import resolve_item
+
+    _operator(rt).write(lambda w: resolve_item(w, args.item, args.note))
+    io.out.write(f"resolved {args.item}\n")
+
+
+def _operator(rt: Runtime, purpose: Purpose = Purpose.ADMINISTRATION) -> Work:
+    """The operator's unit of work for one command: every command goes through it."""
+    return Work(rt.db, rt.vault, Actor(kind=ActorKind.OPERATOR, id="cli"), purpose)
+
+
+def _bsn(value: str) -> str:
+    try:
+        return normalise_bsn(value)
+    except ValueError as exc:
+        raise CommandFailed(f"--bsn: {exc}") from None
+
+
+def cmd_aggregate(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from analytics.aggregates import DIMENSIONS
     from registry.services.aggregates import exposure_aggregates
 
     by = [d.strip() for d in args.by.split(",") if d.strip()]
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown or not by:
-        raise SystemExit(f"registry: --by: choose from {', '.join(DIMENSIONS)}")
+        raise CommandFailed(f"--by: choose from {', '.join(DIMENSIONS)}")
     try:
         cas = normalise_cas(args.substance_cas) if args.substance_cas else None
     except ValueError as exc:
-        raise SystemExit(f"registry: --substance-cas: {exc}") from None
-    with rt.db.read() as tx:
-        cells = exposure_aggregates(tx, by, substance_cas=cas)
+        raise CommandFailed(f"--substance-cas: {exc}") from None
+    cells = _operator(rt).read(lambda w: exposure_aggregates(w.tx, by, substance_cas=cas))
     for cell in cells:
-        _print_json(cell)
+        _print_json(io, cell)
 
 
-def cmd_demo(rt: Runtime, args: argparse.Namespace) -> None:
+def cmd_demo(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from registry.demo import load_demo
 
     for line in load_demo(rt):
-        print(line)
+        io.out.write(f"{line}\n")
 
 
-def cmd_synth(rt: Runtime, args: argparse.Namespace) -> None:
+def cmd_synth(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from registry.synthetic import generate
 
-    summary = generate(rt, measurements=args.measurements, seed=args.seed, api_keys=args.api_keys)
+    # The generator draws its progress lines on the process's own stderr: only when that is
+    # the operator's, not inside the server.
+    summary = generate(
+        rt, measurements=args.measurements, seed=args.seed, api_keys=args.api_keys, progress=io.err is sys.stderr
+    )
     for key in summary.api_keys:
-        _print_json(key)
-    _print_json(msgspec.structs.replace(summary, api_keys=[]))
+        _print_json(io, key)
+    _print_json(io, msgspec.structs.replace(summary, api_keys=[]))
 
 
-def cmd_audit_verify(rt: Runtime, args: argparse.Namespace) -> None:
-    with rt.db.read() as tx:
-        count = audit.verify_chain(tx)
-    print(f"audit log intact: {count} entries")
+def cmd_audit_verify(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    count = _operator(rt).read(lambda w: audit.verify_chain(w.tx))
+    io.out.write(f"audit log intact: {count} entries\n")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises `ParseExit` with the help or usage error instead of printing it and exiting."""
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        raise ParseExit(0, out=self.format_help())
+
+    def error(self, message: str) -> NoReturn:
+        raise ParseExit(2, err=f"{self.format_usage()}{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="registry",
         description="Blootstellingsregister: the Dutch hazardous-substance exposure registry.",
         epilog="Start with 'registry serve --demo' and open http://127.0.0.1:8000/schema/swagger.",
@@ -208,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--postgres-schema", help="schema for the registry's tables (env REGISTRY_POSTGRES_SCHEMA, default registry)"
     )
+    # The operator's files a command reads or writes, by argument name: sent along with, or
+    # written back from, a command run inside the server (registry/operator_channel.py).
+    parser.set_defaults(reads=(), writes=())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init", help="create the key file and an empty encrypted store").set_defaults(run=cmd_init)
@@ -248,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     limits = sub.add_parser("limits", help="limit values (grenswaarden)").add_subparsers(dest="action", required=True)
     limits_import = limits.add_parser("import", help="import an official list (CSV, all rows valid or nothing)")
     limits_import.add_argument("file", help="CSV with the columns of analytics/reference/oel_reference.csv")
-    limits_import.set_defaults(run=cmd_limits_import)
+    limits_import.set_defaults(run=cmd_limits_import, reads=("file",))
 
     report = sub.add_parser("report", help="EN 689 compliance per SEG and substance, one JSON object per line")
     report.add_argument("--kvk", help="only this employer")
@@ -259,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history_cmd.add_argument("--bsn", required=True, help="the worker's BSN (found through the blind index)")
     history_cmd.add_argument("--output", help="write to this file instead of standard output")
-    history_cmd.set_defaults(run=cmd_history)
+    history_cmd.set_defaults(run=cmd_history, writes=("output",))
     aggregate_cmd = sub.add_parser(
         "aggregate",
         help="exposure statistics per cell, small cells suppressed, one JSON object per line (operator only)",
@@ -273,33 +381,83 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--api-keys", action="store_true", help="issue and print an API key per generated employer")
     synth.set_defaults(run=cmd_synth)
 
+    token = sub.add_parser(
+        "token", help="print a sign-in token from the embedded OpenID issuer (worker, company_doctor, ...)"
+    )
+    token.add_argument("--role", required=True, choices=[k.value for k in ActorKind if k is not ActorKind.EMPLOYER])
+    token.add_argument("--bsn", help="a worker's BSN")
+    token.add_argument("--subject", help="who the person is at the issuer, as an employer's grant names them")
+    token.add_argument("--project", help="a researcher's approved project")
+    token.add_argument("--minutes", type=int, default=60, help="how long the token is valid (default 60)")
+    token.set_defaults(run=cmd_token)
+
+    identities = sub.add_parser(
+        "identities", help="persons whose employers supplied differing names or birth dates"
+    ).add_subparsers(dest="action", required=True)
+    identities_list = identities.add_parser("list", help="open reconciliation items, one JSON object per line")
+    identities_list.add_argument("--include-resolved", action="store_true")
+    identities_list.set_defaults(run=cmd_identities_list)
+    identities_resolve = identities.add_parser("resolve", help="record how an item was settled")
+    identities_resolve.add_argument("item", help="the item's id, as listed")
+    identities_resolve.add_argument("--note", required=True, help="what was decided")
+    identities_resolve.set_defaults(run=cmd_identities_resolve)
+
     audit_cmd = sub.add_parser("audit", help="the access log").add_subparsers(dest="action", required=True)
     audit_cmd.add_parser("verify", help="check the hash chain of the audit log").set_defaults(run=cmd_audit_verify)
     return parser
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; raises `ParseExit` for help and usage errors."""
+    return build_parser().parse_args(argv)
+
+
+def run(rt: Runtime, args: argparse.Namespace, io: Io) -> int:
+    """Run a parsed command; returns its exit code, a refusal reported on `io.err`."""
+    try:
+        args.run(rt, args, io)
+    except CommandFailed as exc:
+        io.err.write(f"registry: {exc}\n")
+        return 2
+    except RegistryError as exc:
+        detail = "; ".join(f"{e.field}: {e.reason}" for e in getattr(exc, "errors", [])) or exc.detail
+        io.err.write(f"registry: {detail}\n")
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    io = Io(out=sys.stdout, err=sys.stderr)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_args(argv)
+    except ParseExit as exc:
+        io.out.write(exc.out)
+        io.err.write(exc.err)
+        return exc.status
     settings = Settings.resolve(args.data_dir, args.key_file, args.postgres_dsn, args.postgres_schema)
     try:
         runtime = open_runtime(settings)
+    except StoreBusy as busy:
+        from registry.operator_channel import forward  # imports this module
+
+        forwarded = forward(settings.data_dir, argv, args, io)
+        if forwarded is None:  # no server answers on its channel: something else holds the store
+            io.err.write(f"registry: {busy}\n")
+            return 2
+        return forwarded
     except (RegistryError, FileExistsError) as exc:
-        print(f"registry: {exc}", file=sys.stderr)
+        io.err.write(f"registry: {exc}\n")
         return 2
     try:
-        args.run(runtime, args)
+        return run(runtime, args, io)
     except BrokenPipeError:  # e.g. `registry employer list | head`: the reader has all it wanted
         # Python's own advice (signal module, "Note on SIGPIPE"): point stdout at devnull so
         # the flush at exit does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except RegistryError as exc:
-        detail = "; ".join(f"{e.field}: {e.reason}" for e in getattr(exc, "errors", [])) or exc.detail
-        print(f"registry: {detail}", file=sys.stderr)
-        return 2
     finally:
         runtime.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -9,18 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from functools import partial
 
 import msgspec
 
-from registry.access import Actor, ActorKind, Gate, Purpose
+from registry.access import Actor, ActorKind, Purpose, Work
 from registry.runtime import Runtime
 from registry.services import exposure_groups, measurements, organisations, registrations, workers
-from registry.store import Tx
 from registry.store import organisations as org_table
 from registry.store import substances as substance_table
 from registry.synthetic import FAMILY_NAMES, FIRST_NAMES
 from schemas.exposure import MeasurementIn, RegistrationIn, SegIn, SegMemberIn
-from schemas.organisation import EmployerIn, SiteIn
+from schemas.organisation import EmployerIn, EmployerOut, SiteIn
 from schemas.people import EmploymentIn, WorkerIn
 
 __all__ = ["load_demo", "valid_bsn"]
@@ -32,6 +32,10 @@ class _Plan(msgspec.Struct, frozen=True):
     sbi: str
     city: str
     segs: list[tuple[str, str, str, float, str]]  # SEG name, task, CAS or agent name, GM, unit
+
+    @property
+    def employer(self) -> EmployerIn:
+        return EmployerIn(kvk=self.kvk, name=self.name, sbi_code=self.sbi)
 
 
 _PLANS = [
@@ -93,38 +97,70 @@ def valid_bsn(rng: random.Random) -> str:
             return "".join(map(str, digits)) + str(check)
 
 
+# One person who worked for two demo employers, so a worker's cross-employer history can be
+# tried at once: `registry token --role worker --bsn 123456782`.
+DEMO_WORKER = WorkerIn(bsn="123456782", name="Anna de Vries", date_of_birth=dt.date(1968, 4, 9))
+
+
 def load_demo(rt: Runtime, seed: int = 2026) -> list[str]:
-    """Load the demo set; returns a line per employer with its new API key."""
+    """Load the demo employers (once per store); returns a line per API key issued."""
     rng = random.Random(seed)
-    with rt.db.read() as tx:
-        if org_table.employer_by_kvk(tx, _PLANS[0].kvk) is not None:
-            return ["demo data already present; issue keys with 'registry apikey create --kvk 90000011'"]
-    lines = []
-    with rt.db.write() as tx:
-        agency = organisations.create_employer(tx, _AGENCY)
-        lines.append(_key_line(tx, agency.id, agency.name))
-        substance_ids = {s.cas or s.name: s.id for s in substance_table.list_substances(tx)}
-        for plan in _PLANS:
-            employer = organisations.create_employer(tx, EmployerIn(kvk=plan.kvk, name=plan.name, sbi_code=plan.sbi))
-            lines.append(_key_line(tx, employer.id, employer.name))
-            actor = Actor(kind=ActorKind.EMPLOYER, id="demo", employer_id=employer.id)
-            gate = Gate(actor, Purpose.LEGAL_DUTY)
-            _employer_data(tx, rt, gate, plan, rng, substance_ids)
-            gate.flush(tx)
+    operator = Work(rt.db, rt.vault, Actor(kind=ActorKind.OPERATOR, id="demo"), Purpose.ADMINISTRATION)
+    if operator.read(lambda w: org_table.employer_by_kvk(w.tx, _PLANS[0].kvk)) is not None:
+        return ["demo data already present; issue keys with 'registry apikey create --kvk 90000011'"]
+
+    def employers(work: Work) -> list[tuple[EmployerOut, str]]:
+        created = [organisations.create_employer(work.tx, e) for e in (_AGENCY, *(p.employer for p in _PLANS))]
+        return [(e, organisations.create_api_key(work.tx, e.id, label="demo").api_key) for e in created]
+
+    issued = operator.write(employers)
+    substance_ids = operator.read(lambda w: {s.cas or s.name: s.id for s in substance_table.list_substances(w.tx)})
+    for plan, (employer, _) in zip(_PLANS, issued[1:], strict=True):
+        _employer_work(rt, employer.id).write(partial(_employer_data, plan=plan, rng=rng, substance_ids=substance_ids))
+    for plan, (employer, _) in zip(_PLANS[:2], issued[1:3], strict=True):
+        _employer_work(rt, employer.id).write(partial(_demo_worker, plan=plan, rng=rng, substance_ids=substance_ids))
+    lines = [f"{employer.name}: {key}" for employer, key in issued]
+    lines.append(f"a worker of two of them: registry token --role worker --bsn {DEMO_WORKER.bsn}")
     return lines
 
 
-def _key_line(tx: Tx, employer_id: uuid.UUID, name: str) -> str:
-    key = organisations.create_api_key(tx, employer_id, label="demo")
-    return f"{name}: {key.api_key}"
+def _employer_work(rt: Runtime, employer_id: uuid.UUID) -> Work:
+    actor = Actor(kind=ActorKind.EMPLOYER, id="demo", employer_id=employer_id, acting_for=f"employer:{employer_id}")
+    return Work(rt.db, rt.vault, actor, Purpose.LEGAL_DUTY)
 
 
-def _employer_data(
-    tx: Tx, rt: Runtime, gate: Gate, plan: _Plan, rng: random.Random, substance_ids: dict[str, uuid.UUID]
-) -> None:
-    site = organisations.create_site(tx, gate, SiteIn(name=f"Vestiging {plan.city}", city=plan.city))
+def _demo_worker(work: Work, plan: _Plan, rng: random.Random, substance_ids: dict[str, uuid.UUID]) -> None:
+    """The demo worker's employment and one shift sample at this employer."""
+    worker, _ = workers.register_worker(work, DEMO_WORKER)
+    start = dt.date(2005, 1, 1) if plan is _PLANS[0] else dt.date(2015, 1, 1)
+    workers.create_employment(
+        work, EmploymentIn(worker_id=worker.id, start_date=start, end_date=start.replace(year=start.year + 9))
+    )
+    cas = plan.segs[0][2]
+    sample_start = dt.datetime(start.year + 2, 5, 14, 7, 0, tzinfo=dt.UTC)
+    measurements.record_measurements(
+        work,
+        [
+            MeasurementIn(
+                sample_type="personal_air",
+                substance_cas=cas if cas[0].isdigit() else None,
+                substance_id=None if cas[0].isdigit() else substance_ids[cas],
+                worker_id=worker.id,
+                value=round(plan.segs[0][3] * rng.lognormvariate(0, 0.5), 5),
+                unit=plan.segs[0][4],
+                sampling_start=sample_start,
+                sampling_end=sample_start + dt.timedelta(hours=7),
+                lab="Arbolab Nederland",
+                task=plan.segs[0][1],
+            )
+        ],
+    )
+
+
+def _employer_data(work: Work, plan: _Plan, rng: random.Random, substance_ids: dict[str, uuid.UUID]) -> None:
+    site = organisations.create_site(work, SiteIn(name=f"Vestiging {plan.city}", city=plan.city))
     for seg_name, task, substance, gm, unit in plan.segs:
-        seg = exposure_groups.create_seg(tx, gate, SegIn(name=seg_name, site_id=site.id, description=task))
+        seg = exposure_groups.create_seg(work, SegIn(name=seg_name, site_id=site.id, description=task))
         members = []
         for _ in range(rng.randint(4, 8)):
             person = WorkerIn(
@@ -132,12 +168,11 @@ def _employer_data(
                 name=f"{rng.choice(FIRST_NAMES)} {rng.choice(FAMILY_NAMES)}",
                 date_of_birth=dt.date(rng.randint(1960, 2000), rng.randint(1, 12), rng.randint(1, 28)),
             )
-            worker, _ = workers.register_worker(tx, rt.vault, gate, person)
+            worker, _ = workers.register_worker(work, person)
             start = dt.date(rng.randint(2008, 2018), rng.randint(1, 12), 1)
             agency = rng.random() < 0.2
             workers.create_employment(
-                tx,
-                gate,
+                work,
                 EmploymentIn(
                     worker_id=worker.id,
                     employment_type="agency" if agency else "employee",
@@ -147,17 +182,16 @@ def _employer_data(
                     start_date=start,
                 ),
             )
-            exposure_groups.add_seg_member(tx, gate, seg.id, SegMemberIn(worker_id=worker.id, start_date=start))
+            exposure_groups.add_seg_member(work, seg.id, SegMemberIn(worker_id=worker.id, start_date=start))
             members.append(worker.id)
         items = _air_samples(rng, seg.id, site.id, members, substance, substance_ids, gm, unit, task)
         if substance == "7439-92-1":
             items += _blood_lead(rng, members)
-        recorded = measurements.record_measurements(tx, rt.vault, gate, items)
+        recorded = measurements.record_measurements(work, items)
         for worker_id in members[:3]:
             own = [m.id for m in recorded if m.worker_id == worker_id][:3]
             registrations.create_registration(
-                tx,
-                gate,
+                work,
                 RegistrationIn(
                     worker_id=worker_id,
                     substance_id=_substance(substance, substance_ids),

@@ -6,21 +6,51 @@ store on first use, applies pending migrations and loads the substance catalogue
 
 from __future__ import annotations
 
-import msgspec
+import threading
+from typing import Final
 
-from crypto import Vault, create_keyring, load_keyring, save_keyring
+from crypto import Vault, create_keyring, load_keyring, rotate_kek, save_keyring
 from registry.services.limits import load_reference_limits_once
 from registry.services.substances import load_reference_substances
 from registry.settings import Settings
 from registry.store import Database, DuckDBFile, PostgresServer, StoreLocation, migrate
+from registry.store.people import KeyTable
 
 __all__ = ["Runtime", "open_runtime"]
 
 
-class Runtime(msgspec.Struct, frozen=True):
-    settings: Settings
-    db: Database
-    vault: Vault
+class Runtime:
+    """The open store and the vault. The vault changes only through `rotate_keys`, which a
+    running server also executes (for `registry keys rotate` on its operator channel), so
+    the server goes on with the new keys."""
+
+    def __init__(self, settings: Settings, db: Database, vault: Vault) -> None:
+        self.settings: Final = settings
+        self.db: Final = db
+        self._vault = vault
+        self._rotating = threading.Lock()
+
+    @property
+    def vault(self) -> Vault:
+        return self._vault
+
+    def rotate_keys(self) -> tuple[int, str]:
+        """New KEK, every worker key re-wrapped, then the old KEKs removed from the key file
+        and from memory. Returns how many keys moved and the new KEK's id.
+
+        The vault in use holds both KEKs from before the re-wrap until it has committed
+        (writes wait for it, and read whichever wrapping their snapshot shows); rotations
+        run one at a time, so none saves a key file that drops another's KEK."""
+        with self._rotating:
+            both = self._vault.keyring.with_new_kek()
+            save_keyring(both, self.settings.key_file)  # old KEK kept until every key moved
+            self._vault = Vault(both)
+            with self.db.write() as tx:
+                moved = rotate_kek(self._vault, KeyTable(tx))
+            retired = both.without_keks_except_active()
+            save_keyring(retired, self.settings.key_file)
+            self._vault = Vault(retired)
+        return moved, retired.active_kek_id
 
     def close(self) -> None:
         self.db.close()

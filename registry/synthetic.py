@@ -9,8 +9,11 @@ lead, and sampling dates over 1995-2025 so the limit in force changes under the 
 Everything is drawn column-wise with numpy from one seed (same seed, same data; ids
 included) and written with Arrow bulk inserts in chunks. Services and the HTTP API are
 bypassed for speed, so the generator upholds their rules itself (tests/test_synthetic.py
-checks them). Identities and biological results are still real ciphertexts under each
-worker's own key, with the contexts the services use, so the data reads back through them.
+checks them). Each person gets a key of their own and, per employer they worked for (as
+employee, self-employed or placed by an agency at the hiring company), a worker record: the
+id by which that employer knows them, which everything the employer records names. The
+identities and biological results are real ciphertexts under the person's key, made by the
+services' own functions and contexts, so the data reads back through them.
 
 Loading is not atomic: it commits chunk by chunk. A second run with the same seed on the
 same store is refused (the ids would collide); use another seed to add more.
@@ -32,15 +35,16 @@ import numpy as np
 import numpy.typing as npt
 
 from analytics.limits import limits_in_force, load_reference_limits
-from crypto import Vault, WrappedKey
+from crypto import Vault, WorkerCipher, WrappedKey
 from registry.access.audit import AuditEntry, append
 from registry.runtime import Runtime
 from registry.services import organisations as org_service
 from registry.services.measurements import encrypt_result  # the services' own formats and contexts,
-from registry.services.workers import encrypt_worker  # so generated ciphertexts read back through them
+from registry.services.workers import encrypt_identity  # so generated ciphertexts read back through them
 from registry.store import Tx
-from schemas.errors import Conflict
+from schemas.errors import Conflict, IntegrityFailure
 from schemas.limits import LimitValue
+from schemas.people import WorkerOut
 
 __all__ = ["FAMILY_NAMES", "FIRST_NAMES", "EmployerKey", "SyntheticSummary", "generate"]
 
@@ -53,11 +57,11 @@ Strs = npt.NDArray[np.str_]
 SAMPLING_FROM: Final = dt.date(1995, 1, 1)
 AS_OF: Final = dt.date(2025, 12, 31)
 MEASUREMENT_CHUNK: Final = 200_000  # rows per transaction
-WORKER_CHUNK: Final = 50_000  # workers encrypted and written per transaction
+PERSON_CHUNK: Final = 50_000  # persons (with their worker records) encrypted and written per transaction
 
 # Shape of the population (per measurement requested).
-MEASUREMENTS_PER_WORKER: Final = 15
-WORKERS_PER_EMPLOYER: Final = 12
+MEASUREMENTS_PER_PERSON: Final = 15
+PERSONS_PER_EMPLOYER: Final = 12
 EMPLOYERS_PER_AGENCY: Final = 150
 AGENCY_SHARE: Final = 0.15  # of employments
 SELF_EMPLOYED_SHARE: Final = 0.04  # of employments
@@ -522,7 +526,8 @@ class EmployerKey(msgspec.Struct, frozen=True, kw_only=True):
 class SyntheticSummary(msgspec.Struct, frozen=True, kw_only=True):
     seed: int
     employers: int
-    workers: int
+    persons: int
+    workers: int  # worker records: one per (employer, person) pair
     employments: int
     segs: int
     seg_members: int
@@ -538,7 +543,7 @@ def generate(
 ) -> SyntheticSummary:
     """Add a synthetic population with `measurements` measurements to the store.
 
-    The other counts follow from it (about 15 measurements per worker, 12 workers per
+    The other counts follow from it (about 15 measurements per person, 12 persons per
     employer). With `api_keys`, every generated employer gets an API key, returned in the
     summary (shown once, stored hashed like any other key).
     """
@@ -546,7 +551,7 @@ def generate(
         raise ValueError("measurements must be at least 1")
     started = time.perf_counter()
     bar = _Progress(progress)
-    streams = np.random.SeedSequence(seed).spawn(8)
+    streams = np.random.SeedSequence(seed).spawn(9)  # spawn(9)[:8] == spawn(8): the draws before it stay
     with runtime.db.read() as tx:
         # Same seed, same ids: a second load would collide. (The audit entry marks a load
         # that finished; one that broke off shows up as BSNs or ids already taken.)
@@ -557,32 +562,36 @@ def generate(
             raise Conflict(f"synthetic data of seed {seed} is already in this store; pass another seed")
         substance_ids = _substance_ids(tx)
         taken_kvk = {row[0] for row in tx.all("SELECT kvk FROM employers")}
-        taken_bsn = {row[0] for row in tx.all("SELECT bsn_index FROM workers")}
-    n_workers = max(12, round(measurements / MEASUREMENTS_PER_WORKER))
-    n_regular = max(4, round(n_workers / WORKERS_PER_EMPLOYER))
+        taken_bsn = {row[0] for row in tx.all("SELECT bsn_index FROM persons")}
+    n_persons = max(12, round(measurements / MEASUREMENTS_PER_PERSON))
+    n_regular = max(4, round(n_persons / PERSONS_PER_EMPLOYER))
     n_agencies = max(1, round(n_regular / EMPLOYERS_PER_AGENCY))
 
     bar.stage("planning", 1)
     firms = _regular_firms(_rng(streams[0]), n_regular)
-    people = _people(_rng(streams[1]), runtime.vault, n_workers, taken_bsn)
+    people = _people(_rng(streams[1]), runtime.vault, n_persons, taken_bsn)
     jobs = _employments(_rng(streams[2]), people, firms, n_agencies)
     org = _organisations(_rng(streams[3]), firms, jobs, taken_kvk)
     groups = _segs(_rng(streams[4]), org, jobs)
     exposure = _exposure(_rng(streams[5]), groups, _LimitTable(load_reference_limits()))
+    workers = _workers(_rng(streams[8]), jobs, len(org.ids))
     bar.advance(1)
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    _check_identity_contexts(runtime.vault, now)
     _write_organisations(runtime, org, groups, now, bar)
-    sampled = groups.member_worker[exposure.biological[groups.member_seg]]
-    keys = _write_workers(runtime, people, set(np.unique(sampled).tolist()), now, bar)
-    _write_careers(runtime, _uuids(_rng(streams[7]), len(jobs.worker)), people, jobs, groups, org, now, bar)
-    context = _Context(org, groups, exposure, people.ids, substance_ids, keys, runtime.vault)
+    member_person = workers.person[workers.of_job[groups.member_job]]
+    sampled = member_person[exposure.biological[groups.member_seg]]  # their keys seal blood-lead results
+    keys = _write_people(runtime, people, workers, org, set(np.unique(sampled).tolist()), now, bar)
+    _write_careers(runtime, _uuids(_rng(streams[7]), len(jobs.worker)), workers, jobs, groups, org, now, bar)
+    context = _Context(org, groups, exposure, workers, people.ids, substance_ids, keys, runtime.vault)
     biological, below = _write_measurements(runtime, streams[6], measurements, context, bar)
     issued = _issue_keys(runtime, org, bar) if api_keys else []
     summary = SyntheticSummary(
         seed=seed,
         employers=len(org.ids),
-        workers=len(people.ids),
+        persons=len(people.ids),
+        workers=len(workers.ids),
         employments=len(jobs.worker),
         segs=len(groups.ids),
         seg_members=len(groups.member_ids),
@@ -639,6 +648,18 @@ class _Jobs:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class _Workers:
+    """One worker record per (employer, person) pair the careers produce: the id by which that
+    employer knows the person (an agency placement is the hiring company's). Ordered by
+    person, then employer."""
+
+    ids: Strs
+    person: Ints  # index into _People
+    employer: Ints  # index into _Org
+    of_job: Ints  # per employment: the record of its worker at its employer
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Org:
     ids: Strs
     kvk: list[str]
@@ -667,7 +688,7 @@ class _Groups:
     job_seg: Ints  # per employment: its first SEG
     member_ids: Strs
     member_seg: Ints
-    member_worker: Ints
+    member_job: Ints  # the employment the member period belongs to (same employer, same person)
     member_start: Ints
     member_end: Ints
     member_open: Bools
@@ -870,10 +891,22 @@ def _segs(rng: np.random.Generator, org: _Org, jobs: _Jobs) -> _Groups:
         job_seg=job_seg,
         member_ids=_uuids(rng, len(member_seg)),
         member_seg=member_seg,
-        member_worker=np.concatenate([jobs.worker, jobs.worker[moved]]),
+        member_job=np.concatenate([np.arange(len(own)), moved]),
         member_start=np.concatenate([jobs.start, middle[moved] + 1]),
         member_end=np.concatenate([np.where(moves, middle, jobs.end), jobs.end[moved]]),
         member_open=np.concatenate([jobs.open_ended & ~moves, jobs.open_ended[moved]]),
+    )
+
+
+def _workers(rng: np.random.Generator, jobs: _Jobs, n_employers: int) -> _Workers:
+    """The worker records: each employer registers a person once, however many employments
+    it records for them."""
+    pairs, of_job = np.unique(jobs.worker * n_employers + jobs.employer, return_inverse=True)
+    return _Workers(
+        ids=_uuids(rng, len(pairs)),
+        person=pairs // n_employers,
+        employer=pairs % n_employers,
+        of_job=of_job.reshape(-1),
     )
 
 
@@ -992,45 +1025,99 @@ def _write_organisations(runtime: Runtime, org: _Org, groups: _Groups, now: dt.d
     bar.advance(len(org.ids))
 
 
-def _write_workers(
-    runtime: Runtime, people: _People, keep_keys: set[int], now: dt.datetime, bar: _Progress
+def _write_people(
+    runtime: Runtime,
+    people: _People,
+    workers: _Workers,
+    org: _Org,
+    keep_keys: set[int],
+    now: dt.datetime,
+    bar: _Progress,
 ) -> dict[int, WrappedKey]:
-    """Encrypt each identity under a new key of its own, as workers.register_worker does
-    (same contexts); returns the wrapped keys of the workers in `keep_keys`."""
+    """Each person with a new key of their own, and each employer's worker record of them, the
+    identity encrypted under the person's key as workers.encrypt_identity does (with its
+    contexts, see _check_identity_contexts, but unwrapping each person's key once rather than
+    once per employer); returns the wrapped keys of the persons in `keep_keys`."""
     vault = runtime.vault
+    bsn_context, name_context, birth_context = _IDENTITY_CONTEXTS
     n = len(people.ids)
     births = people.birth.astype("datetime64[D]").astype(str).tolist()
     kept: dict[int, WrappedKey] = {}
-    bar.stage("workers", n)
-    for lo in range(0, n, WORKER_CHUNK):
-        hi = min(n, lo + WORKER_CHUNK)
-        rows: dict[str, list[Any]] = {c: [] for c in ("id", "bsn_index", "bsn_ct", "name_ct", "birth_date_ct")}
-        keys: dict[str, list[Any]] = {c: [] for c in ("worker_id", "kek_id", "wrapped_key")}
-        for i, text_id in enumerate(people.ids[lo:hi].tolist(), start=lo):
-            encrypted, _, key = encrypt_worker(
-                vault, uuid.UUID(text_id), people.bsn[i], people.name[i], dt.date.fromisoformat(births[i])
-            )
-            rows["id"].append(text_id)
-            rows["bsn_index"].append(people.bsn_index[i])
-            rows["bsn_ct"].append(encrypted.bsn_ct)
-            rows["name_ct"].append(encrypted.name_ct)
-            rows["birth_date_ct"].append(encrypted.birth_date_ct)
-            keys["worker_id"].append(text_id)
-            keys["kek_id"].append(key.kek_id)
-            keys["wrapped_key"].append(key.blob)
-            if i in keep_keys:
-                kept[i] = key
+    bar.stage("persons", n)
+    for lo in range(0, n, PERSON_CHUNK):
+        hi = min(n, lo + PERSON_CHUNK)
+        first, last = np.searchsorted(workers.person, [lo, hi]).tolist()  # records ordered by person
+        person_ids = people.ids[lo:hi].tolist()
+        keys: list[WrappedKey] = []
+        ciphers: list[WorkerCipher] = []
+        for text_id in person_ids:
+            person_id = uuid.UUID(text_id)
+            keys.append(vault.new_worker_key(person_id))
+            ciphers.append(vault.worker_cipher(person_id, keys[-1]))
+        bsn_ct: list[bytes] = []
+        name_ct: list[bytes] = []
+        birth_ct: list[bytes] = []
+        for i in workers.person[first:last].tolist():
+            cipher = ciphers[i - lo]
+            bsn_ct.append(cipher.encrypt_text(bsn_context, people.bsn[i]))
+            name_ct.append(cipher.encrypt_text(name_context, people.name[i]))
+            birth_ct.append(cipher.encrypt_text(birth_context, births[i]))
+        for i in keep_keys.intersection(range(lo, hi)):
+            kept[i] = keys[i - lo]
         with runtime.db.write() as tx:
-            tx.insert_columns("workers", {**rows, "created_at": [now] * (hi - lo)})
-            tx.insert_columns("worker_keys", {**keys, "created_at": [now] * (hi - lo)})
+            tx.insert_columns(
+                "persons", {"id": person_ids, "bsn_index": people.bsn_index[lo:hi], "created_at": [now] * (hi - lo)}
+            )
+            tx.insert_columns(
+                "person_keys",
+                {
+                    "person_id": person_ids,
+                    "kek_id": [k.kek_id for k in keys],
+                    "wrapped_key": [k.blob for k in keys],
+                    "created_at": [now] * (hi - lo),
+                },
+            )
+            tx.insert_columns(
+                "workers",
+                {
+                    "id": workers.ids[first:last].tolist(),
+                    "employer_id": org.ids[workers.employer[first:last]].tolist(),
+                    "person_id": people.ids[workers.person[first:last]].tolist(),
+                    "bsn_ct": bsn_ct,
+                    "name_ct": name_ct,
+                    "birth_date_ct": birth_ct,
+                    "created_at": [now] * (last - first),
+                },
+            )
         bar.advance(hi - lo)
     return kept
+
+
+# The contexts workers.encrypt_identity binds identity ciphertexts to (bsn, name, birth date).
+_IDENTITY_CONTEXTS: Final = ("workers.bsn", "workers.name", "workers.birth_date")
+
+
+def _check_identity_contexts(vault: Vault, now: dt.datetime) -> None:
+    """Refuse to load identities the worker service could not open: one made by the service
+    must open with the contexts used here."""
+    person_id = uuid.UUID(int=1)
+    key = vault.new_worker_key(person_id)
+    identity = WorkerOut(id=person_id, bsn="111222333", name="Proef", date_of_birth=dt.date(1970, 1, 1))
+    made = encrypt_identity(vault, key, identity, None, person_id, now)
+    cipher = vault.worker_cipher(person_id, key)
+    tokens = (made.bsn_ct, made.name_ct, made.birth_date_ct)
+    try:
+        opened = [cipher.decrypt_text(c, t) for c, t in zip(_IDENTITY_CONTEXTS, tokens, strict=True)]
+    except IntegrityFailure:
+        opened = []
+    if opened != [identity.bsn, identity.name, identity.date_of_birth.isoformat()]:
+        raise RuntimeError("registry.services.workers encrypts identities differently now; update the generator")
 
 
 def _write_careers(
     runtime: Runtime,
     job_ids: Strs,
-    people: _People,
+    workers: _Workers,
     jobs: _Jobs,
     groups: _Groups,
     org: _Org,
@@ -1047,7 +1134,7 @@ def _write_careers(
                 "employments",
                 {
                     "id": job_ids[part].tolist(),
-                    "worker_id": people.ids[jobs.worker[part]].tolist(),
+                    "worker_id": workers.ids[workers.of_job[part]].tolist(),
                     "employer_id": org.ids[jobs.employer[part]].tolist(),
                     "employment_type": jobs.kind[part].tolist(),
                     "agency_employer_id": _nullable(org.ids[np.maximum(agency, 0)], agency < 0),
@@ -1067,7 +1154,7 @@ def _write_careers(
                 {
                     "id": groups.member_ids[part].tolist(),
                     "seg_id": groups.ids[groups.member_seg[part]].tolist(),
-                    "worker_id": people.ids[groups.member_worker[part]].tolist(),
+                    "worker_id": workers.ids[workers.of_job[groups.member_job[part]]].tolist(),
                     "start_date": _dates(groups.member_start[part]),
                     "end_date": _nullable(groups.member_end[part].astype("datetime64[D]"), groups.member_open[part]),
                     "created_at": [now] * (part.stop - lo),
@@ -1082,15 +1169,17 @@ class _Context(NamedTuple):
     org: _Org
     groups: _Groups
     exposure: _Exposure
-    worker_ids: Strs
+    workers: _Workers
+    person_ids: Strs
     substance_ids: dict[str, str]
-    keys: dict[int, WrappedKey]
+    keys: dict[int, WrappedKey]  # by person, of the persons with biological samples
     vault: Vault
 
 
 class _Members(NamedTuple):
     """Member periods clipped to the sampling window, with a cumulative sampling weight."""
 
+    worker: Ints  # the worker record (the SEG's employer's) of the member
     first_day: Ints
     last_day: Ints
     cumulative: Floats
@@ -1109,7 +1198,7 @@ def _write_measurements(
     weight = days * context.exposure.intensity[groups.member_seg]
     if weight.sum() <= 0:
         raise ValueError("no employment overlaps the sampling window; generate more measurements")
-    members = _Members(first, last, np.cumsum(weight))
+    members = _Members(context.workers.of_job[groups.member_job], first, last, np.cumsum(weight))
     per_seg = _PerSeg.of(context)
     chunks = stream.spawn((total + MEASUREMENT_CHUNK - 1) // MEASUREMENT_CHUNK)
 
@@ -1181,7 +1270,8 @@ def _measurement_chunk(
     order = np.lexsort((day, groups.member_seg[member]))
     member, day = member[order], day[order]
     seg = groups.member_seg[member]
-    worker = groups.member_worker[member]
+    worker = members.worker[member]
+    person = context.workers.person[worker]
     static = rng.random(n) < STATIC_SHARE
     bio = exposure.biological[seg] & ~static & (rng.random(n) < BIOLOGICAL_SHARE)
     personal = ~static & ~bio
@@ -1212,19 +1302,19 @@ def _measurement_chunk(
     result_ct: list[bytes | None] = [None] * n
     ciphers: dict[int, Any] = {}
     values, lods, flags = value.tolist(), lod.tolist(), below.tolist()
-    for i in np.flatnonzero(bio).tolist():
-        w = int(worker[i])
-        if w not in ciphers:
-            ciphers[w] = context.vault.worker_cipher(uuid.UUID(str(context.worker_ids[w])), context.keys[w])
+    for i in np.flatnonzero(bio).tolist():  # under the person's key, as measurements.record_measurements does
+        p = int(person[i])
+        if p not in ciphers:
+            ciphers[p] = context.vault.worker_cipher(uuid.UUID(str(context.person_ids[p])), context.keys[p])
         result_ct[i] = encrypt_result(
-            ciphers[w], uuid.UUID(str(ids[i])), None if flags[i] else values[i], flags[i], lods[i] if flags[i] else None
+            ciphers[p], uuid.UUID(str(ids[i])), None if flags[i] else values[i], flags[i], lods[i] if flags[i] else None
         )
     columns: dict[str, list[Any]] = {
         "id": ids.tolist(),
         "employer_id": per_seg.employer_id[seg].tolist(),
         "sample_type": np.where(bio, "biological", np.where(static, "static_air", "personal_air")).tolist(),
         "substance_id": per_seg.substance_id[seg].tolist(),
-        "worker_id": _nullable(context.worker_ids[worker], static),
+        "worker_id": _nullable(context.workers.ids[worker], static),
         "seg_id": groups.ids[seg].tolist(),
         "site_id": per_seg.site_id[seg].tolist(),
         "value": _nullable(value, below | bio),
@@ -1273,8 +1363,8 @@ def _audit_entry(summary: SyntheticSummary) -> AuditEntry:
         purpose="administration",
         outcome="allowed",
         reason=(
-            f"synthetic test data: {summary.employers} employers, {summary.workers} workers, "
-            f"{summary.measurements} measurements"
+            f"synthetic test data: {summary.employers} employers, {summary.persons} persons "
+            f"({summary.workers} worker records), {summary.measurements} measurements"
         ),
     )
 

@@ -24,6 +24,8 @@ import pytest
 from registry.runtime import Runtime, open_runtime
 from registry.settings import Settings
 
+pytest_plugins = ["tests.oidc"]  # the third-party OpenID provider fixture
+
 REGISTRY = str(Path(sys.executable).parent / "registry")
 POSTGRES_DSN = os.environ.get(
     "REGISTRY_TEST_PG_DSN",
@@ -109,10 +111,11 @@ def free_port() -> int:
 class Server:
     """A `registry serve` process; `restart` and `kill` act on the real process."""
 
-    def __init__(self, place: Place) -> None:
+    def __init__(self, place: Place, env: dict[str, str] | None = None) -> None:
         self.place = place
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.env = {**os.environ, **(env or {})}
 
     @property
     def url(self) -> str:
@@ -131,6 +134,7 @@ class Server:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            env=self.env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -151,8 +155,11 @@ class Server:
             self.process.wait(timeout=30)
         self.process = None
 
-    def client(self, api_key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    def client(self, credential: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
+        """A client sending `credential` (an API key or a token) and any extra headers."""
+        headers = dict(headers or {})
+        if credential:
+            headers["Authorization"] = f"Bearer {credential}"
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
 

@@ -217,5 +217,6 @@ def test_worker_list_shows_own_workers_only(live: Live) -> None:
     with server.client(first.api_key) as mine, server.client(second.api_key) as theirs:
         worker = new_worker(mine)
         listed = mine.get("/api/v1/workers", params={"limit": 500})
-        assert listed.status_code == 200 and worker in {w["id"] for w in listed.json()}
-        assert worker not in {w["id"] for w in theirs.get("/api/v1/workers", params={"limit": 500}).json()}
+        assert listed.status_code == 200 and worker in {w["id"] for w in listed.json()["items"]}
+        assert listed.json()["total"] >= len(listed.json()["items"])
+        assert worker not in {w["id"] for w in theirs.get("/api/v1/workers", params={"limit": 500}).json()["items"]}

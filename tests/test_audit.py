@@ -38,7 +38,7 @@ def test_reads_and_refusals_are_logged_with_purpose_and_reason(place: Place) -> 
                 "worker",
                 "prevention",
                 "allowed",
-                "worker has an employment with this employer",
+                "recorded by this employer",
             ) in rows
             assert (
                 f"key:{other.key_id}",

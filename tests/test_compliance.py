@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from registry.access import Actor, ActorKind, Gate, Purpose
+from registry.access import Actor, ActorKind, Purpose, Work
 from registry.runtime import Runtime
 from registry.services import compliance, exposure_groups, measurements, organisations, workers
 from schemas.exposure import MeasurementIn, SegIn, SegMemberIn
@@ -22,24 +22,29 @@ BENZENE = "71-43-2"
 MG_PER_PPM_BENZENE = 78.11 / (8.314462618 * 293.15 / 101.325)  # 3.2471 mg/m3 per ppm at 20 degC
 
 
-def _setup(runtime: Runtime) -> tuple[Gate, Any, Any]:
-    with runtime.db.write() as tx:
-        employer = organisations.create_employer(tx, EmployerIn(kvk="51515150", name="Raffinaderij B.V."))
-        gate = Gate(Actor(kind=ActorKind.EMPLOYER, id="test", employer_id=employer.id), Purpose.PREVENTION)
+def _setup(runtime: Runtime) -> tuple[Work, Any, Any]:
+    operator = Work(runtime.db, runtime.vault, Actor(kind=ActorKind.OPERATOR, id="test"), Purpose.ADMINISTRATION)
+    employer = operator.write(
+        lambda w: organisations.create_employer(w.tx, EmployerIn(kvk="51515150", name="Raffinaderij B.V."))
+    )
+    actor = Actor(kind=ActorKind.EMPLOYER, id="test", employer_id=employer.id)
+    work = Work(runtime.db, runtime.vault, actor, Purpose.PREVENTION)
+
+    def build(w: Work) -> tuple[Any, Any]:
         worker, _ = workers.register_worker(
-            tx, runtime.vault, gate, WorkerIn(bsn="123456782", name="Piet Pomp", date_of_birth=dt.date(1970, 1, 1))
+            w, WorkerIn(bsn="123456782", name="Piet Pomp", date_of_birth=dt.date(1970, 1, 1))
         )
-        workers.create_employment(tx, gate, EmploymentIn(worker_id=worker.id, start_date=dt.date(2010, 1, 1)))
-        seg = exposure_groups.create_seg(tx, gate, SegIn(name="Tankenpark"))
-        exposure_groups.add_seg_member(
-            tx, gate, seg.id, SegMemberIn(worker_id=worker.id, start_date=dt.date(2010, 1, 1))
-        )
-        gate.flush(tx)
-    return gate, worker, seg
+        workers.create_employment(w, EmploymentIn(worker_id=worker.id, start_date=dt.date(2010, 1, 1)))
+        seg = exposure_groups.create_seg(w, SegIn(name="Tankenpark"))
+        exposure_groups.add_seg_member(w, seg.id, SegMemberIn(worker_id=worker.id, start_date=dt.date(2010, 1, 1)))
+        return worker, seg
+
+    worker, seg = work.write(build)
+    return work, worker, seg
 
 
 def _record(
-    runtime: Runtime, gate: Gate, worker: Any, seg: Any, results: list[tuple[str, float | None, float | None, str]]
+    runtime: Runtime, gate: Work, worker: Any, seg: Any, results: list[tuple[str, float | None, float | None, str]]
 ) -> None:
     """results: (date, value or None, lod or None, unit) of 8-hour personal samples."""
     items = []
@@ -59,16 +64,12 @@ def _record(
                 sampling_end=start + dt.timedelta(hours=8),
             )
         )
-    with runtime.db.write() as tx:
-        measurements.record_measurements(tx, runtime.vault, gate, items)
-        gate.flush(tx)
+    gate.write(lambda w: measurements.record_measurements(w, items))
 
 
-def _report(runtime: Runtime, gate: Gate) -> Any:
-    with runtime.db.read() as tx:
-        (row,) = compliance.employer_report(tx, gate)
-        found = compliance.employer_exceedances(tx, gate)
-    return row, found
+def _report(runtime: Runtime, gate: Work) -> Any:
+    (row,) = gate.read(compliance.employer_report)
+    return row, gate.read(compliance.employer_exceedances)
 
 
 def test_statistical_test_matches_a_hand_calculation(runtime: Runtime) -> None:
@@ -189,12 +190,9 @@ def test_short_samples_meet_the_stel_not_the_8_hour_limit(runtime: Runtime) -> N
         )
         for value, minutes in [(600.0, 10), (500.0, 15), (300.0, 30)]
     ]
-    with runtime.db.write() as tx:
-        measurements.record_measurements(tx, runtime.vault, gate, items)
-        gate.flush(tx)
-    with runtime.db.read() as tx:
-        found = compliance.employer_exceedances(tx, gate)
-        report = compliance.employer_report(tx, gate)
+    gate.write(lambda w: measurements.record_measurements(w, items))
+    found = gate.read(compliance.employer_exceedances)
+    report = gate.read(compliance.employer_report)
     # 600 mg/m3 for 10 min = 400 over 15 min > 384; 500 for 15 min > 384; the 30-min sample is neither
     # a STEL sample nor a shift sample.
     assert sorted((round(e.value, 1), e.limit.limit_type, e.limit.value) for e in found) == [
@@ -216,10 +214,7 @@ def test_an_exceedance_outside_any_seg_names_its_substance(runtime: Runtime) -> 
         sampling_start=start,
         sampling_end=start + dt.timedelta(hours=8),
     )
-    with runtime.db.write() as tx:
-        measurements.record_measurements(tx, runtime.vault, gate, [sample])
-        gate.flush(tx)
-    with runtime.db.read() as tx:
-        (found,) = compliance.employer_exceedances(tx, gate)
+    gate.write(lambda w: measurements.record_measurements(w, [sample]))
+    (found,) = gate.read(compliance.employer_exceedances)
     assert found.seg_id is None and found.substance_name == "Benzene"
     assert found.exposure_index == pytest.approx(2.0)

@@ -22,7 +22,7 @@ from crypto import (
 )
 from crypto.keyring import KeyringError
 from registry.runtime import Runtime
-from registry.store.people import KeyTable
+from registry.store.people import KeyTable, insert_person
 from schemas.errors import IntegrityFailure, KeyUnavailable
 
 
@@ -73,10 +73,11 @@ def test_tampered_ciphertext_and_swapped_context_fail() -> None:
         cipher.decrypt("measurements.result:1", b"\x01short")
 
 
-def _store_worker_key(runtime: Runtime, worker: uuid.UUID) -> WrappedKey:
-    key = runtime.vault.new_worker_key(worker)
+def _store_worker_key(runtime: Runtime, person: uuid.UUID) -> WrappedKey:
+    """A person's data key, stored as the registry stores it (crypto calls its owner a worker)."""
+    key = runtime.vault.new_worker_key(person)
     with runtime.db.write() as tx:
-        tx.execute("INSERT INTO worker_keys VALUES (?, ?, ?, now())", [worker, key.kek_id, key.blob])
+        insert_person(tx, person, runtime.vault.blind_index("bsn", str(person)), key)
     return key
 
 

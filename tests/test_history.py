@@ -39,7 +39,9 @@ class Career(msgspec.Struct):
     paint_shop: Employer
     agency: Employer
     stranger: Employer
-    worker_id: str
+    worker_id: str  # the demolition firm's worker id for the person
+    paint_shop_worker_id: str
+    agency_worker_id: str
     measurements: dict[str, str]
 
 
@@ -62,15 +64,21 @@ def _build_career(
     place: Place, server: Server, demolition: Employer, paint_shop: Employer, agency: Employer, stranger: Employer
 ) -> Career:
     ids: dict[str, str] = {}
-    with server.client(demolition.api_key) as old, server.client(paint_shop.api_key) as new:
+    with (
+        server.client(demolition.api_key) as old,
+        server.client(paint_shop.api_key) as new,
+        server.client(agency.api_key) as flex,
+    ):
         person = {"bsn": BSN, "name": "Piet Blootgesteld", "date_of_birth": "1960-02-03"}
         worker = old.post("/api/v1/workers", json=person).json()["id"]
-        assert new.post("/api/v1/workers", json=person).json()["id"] == worker
+        hired = new.post("/api/v1/workers", json=person).json()["id"]
+        assert hired != worker  # each employer knows the person by its own id
+        placed = flex.post("/api/v1/workers", json=person).json()["id"]
         _ok(old.post("/api/v1/employments", json=_job(worker, "2000-01-01", "2010-12-31")))
         _ok(
             new.post(
                 "/api/v1/employments",
-                json=_job(worker, "2011-01-01", "2020-12-31", employment_type="agency", agency_kvk="33333330"),
+                json=_job(hired, "2011-01-01", "2020-12-31", employment_type="agency", agency_kvk="33333330"),
             )
         )
         ids["shift_2005"] = _measure(old, worker, "71-43-2", 6.5, "2005-06-01T07:00:00Z", minutes=480)
@@ -90,9 +98,9 @@ def _build_career(
             analyte="S-fenylmercaptuurzuur",
             air_volume_l=None,
         )
-        ids["stel"] = _measure(new, worker, "108-88-3", 500.0, "2015-05-05T10:00:00Z", minutes=10)
-        ids["one_hour"] = _measure(new, worker, "108-88-3", 120.0, "2016-05-05T10:00:00Z", minutes=60)
-        ids["shift_2015"] = _measure(new, worker, "71-43-2", 0.65, "2015-02-02T07:00:00Z", minutes=480)
+        ids["stel"] = _measure(new, hired, "108-88-3", 500.0, "2015-05-05T10:00:00Z", minutes=10)
+        ids["one_hour"] = _measure(new, hired, "108-88-3", 120.0, "2016-05-05T10:00:00Z", minutes=60)
+        ids["shift_2015"] = _measure(new, hired, "71-43-2", 0.65, "2015-02-02T07:00:00Z", minutes=480)
         entry = {
             "worker_id": worker,
             "substance_cas": "71-43-2",
@@ -113,6 +121,8 @@ def _build_career(
         agency=agency,
         stranger=stranger,
         worker_id=worker,
+        paint_shop_worker_id=hired,
+        agency_worker_id=placed,
         measurements=ids,
     )
 
@@ -135,9 +145,9 @@ def _measure(client: Any, worker: str, cas: str, value: float | None, start: str
     return created
 
 
-def _history(career: Career, employer: Employer) -> Any:
+def _history(career: Career, employer: Employer, worker_id: str | None = None) -> Any:
     with career.server.client(employer.api_key) as client:
-        return client.get(f"/api/v1/workers/{career.worker_id}/history")
+        return client.get(f"/api/v1/workers/{worker_id or career.worker_id}/history")
 
 
 def _by_id(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -179,7 +189,7 @@ def test_an_employer_sees_only_what_it_recorded_with_the_limit_of_each_date(care
 
 
 def test_short_samples_meet_the_stel_and_other_samples_are_not_compared(career: Career) -> None:
-    document = _ok(_history(career, career.paint_shop))
+    document = _ok(_history(career, career.paint_shop, career.paint_shop_worker_id))
     items = _by_id(document)
     ids = career.measurements
     assert set(items) == {ids["stel"], ids["one_hour"], ids["shift_2015"]}
@@ -193,10 +203,15 @@ def test_short_samples_meet_the_stel_and_other_samples_are_not_compared(career: 
     assert employment["agency_employer_id"] == career.agency.id
 
 
-def test_the_agency_sees_the_placement_but_not_the_hirers_results(career: Career) -> None:
-    document = _ok(_history(career, career.agency))
+def test_the_agency_sees_the_exposure_recorded_during_the_placements_it_arranged(career: Career) -> None:
+    document = _ok(_history(career, career.agency, career.agency_worker_id))
     assert [e["employer_id"] for e in document["employments"]] == [career.paint_shop.id]
-    assert document["measurements"] == [] and document["registrations"] == []
+    ids = career.measurements
+    assert set(_by_id(document)) == {ids["stel"], ids["one_hour"], ids["shift_2015"]}  # not the demolition's
+    assert document["registrations"] == []
+    assert document["worker"]["id"] == career.agency_worker_id  # its own record of the person
+    # the hirer's worker id opens nothing else for the agency
+    assert _history(career, career.agency, career.paint_shop_worker_id).status_code == 404
 
 
 def test_an_unrelated_employer_gets_not_found(career: Career) -> None:
@@ -244,15 +259,15 @@ def test_the_operator_answers_the_worker_with_every_employer_and_audits_it(caree
                     "WHERE resource_type = 'worker_history' AND subject_worker_id = ? ORDER BY occurred_at",
                     [career.worker_id],
                 )
-                assert ("admin", "cli", "tsb_claim", "allowed", "registry operator") in rows
+                assert ("operator", "cli", "tsb_claim", "allowed", "registry operator") in rows
                 assert (
                     "employer",
                     f"key:{career.stranger.key_id}",
                     "legal_duty",
                     "denied",
-                    "worker has no employment with this employer",
+                    "recorded by another employer",
                 ) in rows
-                assert sum(r[3] == "allowed" for r in rows) >= 4  # three employers and the operator
+                assert sum(r[3] == "allowed" for r in rows) >= 2  # the demolition firm and the operator
                 assert audit.verify_chain(tx) > 0
         finally:
             rt.close()

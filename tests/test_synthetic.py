@@ -7,6 +7,7 @@ import datetime as dt
 import math
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,41 +16,63 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from registry.access import Actor, ActorKind, Gate, Purpose
+from registry import synthetic
+from registry.access import Actor, ActorKind, Purpose, Work
 from registry.runtime import Runtime, open_runtime
 from registry.services import measurements as measurement_service
 from registry.services import workers as worker_service
-from registry.settings import Settings
 from registry.store import Tx
+from registry.store import people as people_table
 from registry.store.people import KeyTable
 from registry.synthetic import SyntheticSummary, generate
 from schemas.errors import Conflict
 from schemas.exposure import MeasurementIn
 from schemas.identifiers import normalise_bsn
+from schemas.people import WorkerOut
 from schemas.validation import check
+from tests.conftest import STORES, make_place
 
 SIZE = 20_000
 SEED = 7
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, SyntheticSummary]]:
-    rt = open_runtime(Settings.resolve(str(tmp_path_factory.mktemp("synthetic"))))
+@pytest.fixture(scope="module", params=STORES)
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Runtime, SyntheticSummary]]:
+    place = make_place(tmp_path_factory.mktemp("synthetic"), request.param)
+    rt = open_runtime(place.settings())
     summary = generate(rt, measurements=SIZE, seed=SEED, progress=False)
     yield rt, summary
     rt.close()
 
 
-def _employer_gate(employer_id: uuid.UUID) -> Gate:
-    return Gate(Actor(kind=ActorKind.EMPLOYER, id="test", employer_id=employer_id), Purpose.LEGAL_DUTY)
+def _employer(rt: Runtime, employer_id: uuid.UUID) -> Work:
+    return Work(rt.db, rt.vault, Actor(kind=ActorKind.EMPLOYER, id="test", employer_id=employer_id), Purpose.LEGAL_DUTY)
+
+
+def _operator(rt: Runtime) -> Work:
+    return Work(rt.db, rt.vault, Actor(kind=ActorKind.OPERATOR, id="test"), Purpose.ADMINISTRATION)
+
+
+def _person(rt: Runtime, person_id: uuid.UUID) -> Work:
+    return Work(rt.db, rt.vault, Actor(kind=ActorKind.WORKER, id="test", person_id=person_id), Purpose.SELF_ACCESS)
+
+
+def _all_identities(work: Work) -> list[WorkerOut]:
+    rows, _ = people_table.workers_in_scope(work.tx, ("TRUE", []), limit=1 << 30, offset=0)
+    return worker_service.open_identities(work, rows)
 
 
 def _snapshot(rt: Runtime) -> dict[str, Any]:
     """Everything generated, in a comparable form: plain columns, and decrypted ciphertexts
-    (those differ between runs by their random nonces, as they must)."""
+    (those differ between runs by their random nonces, as they must; so do the BSN blind
+    indexes, keyed by each store's own key file)."""
     tables = {
         "employers": "id, kvk, name, sbi_code",
         "sites": "id, employer_id, name, city",
+        "persons": "id",
+        "workers": "id, employer_id, person_id",
         "employments": "id, worker_id, employer_id, employment_type, agency_employer_id, site_id, job_title, "
         "start_date, end_date",
         "segs": "id, employer_id, name, site_id, description",
@@ -64,31 +87,29 @@ def _snapshot(rt: Runtime) -> dict[str, Any]:
     with rt.db.read() as tx:
         for table, columns in tables.items():
             snapshot[table] = tx.all(f"SELECT {columns} FROM {table} ORDER BY id")
-        operator = Gate(Actor(kind=ActorKind.ADMIN, id="test"), Purpose.ADMINISTRATION)
-        snapshot["workers"] = [
-            msgspec.to_builtins(worker_service.get_worker(tx, rt.vault, operator, row[0]))
-            for row in tx.all("SELECT id FROM workers ORDER BY id")
-        ]
         snapshot["biological"] = [
             _open_result(rt, tx, row[0], row[1], row[2])
             for row in tx.all(
                 "SELECT id, worker_id, result_ct FROM measurements WHERE result_ct IS NOT NULL ORDER BY id"
             )
         ]
+    snapshot["identities"] = [msgspec.to_builtins(w) for w in _operator(rt).read(_all_identities)]
     return snapshot
 
 
 def _open_result(rt: Runtime, tx: Tx, measurement_id: uuid.UUID, worker_id: uuid.UUID, token: bytes) -> dict[str, Any]:
-    key = KeyTable(tx).wrapped_key(worker_id)
-    cipher = rt.vault.worker_cipher(worker_id, key)
+    """A blood-lead result opened with the key of the person behind the worker record."""
+    person_id = people_table.persons_of_workers(tx, [worker_id])[worker_id]
+    cipher = rt.vault.worker_cipher(person_id, KeyTable(tx).wrapped_key(person_id))
     result: dict[str, Any] = msgspec.json.decode(cipher.decrypt(f"measurements.result:{measurement_id}", token))
     return result
 
 
-def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", STORES)
+def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(tmp_path: Path, kind: str) -> None:
     runs = []
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        rt = open_runtime(Settings.resolve(str(tmp_path / name)))
+        rt = open_runtime(make_place(tmp_path / name, kind).settings())
         try:
             summary = generate(rt, measurements=1500, seed=seed, progress=False)
             runs.append((msgspec.structs.replace(summary, elapsed_s=0.0), _snapshot(rt)))
@@ -98,6 +119,7 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(tmp_path:
     assert first == second
     assert one == two
     assert one["biological"], "a small set still has blood-lead results"
+    assert len(one["workers"]) > len(one["persons"]), "a small set still has people who worked for several employers"
     assert {row[0] for row in one["measurements"]}.isdisjoint({row[0] for row in three["measurements"]})
     assert [row[7] for row in one["measurements"]] != [row[7] for row in three["measurements"]]
 
@@ -107,14 +129,71 @@ def test_the_summary_counts_what_was_stored(store: tuple[Runtime, SyntheticSumma
     with rt.db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM measurements") == summary.measurements == SIZE
         assert tx.scalar("SELECT count(*) FROM employers") == summary.employers
+        assert tx.scalar("SELECT count(*) FROM persons") == summary.persons
+        assert tx.scalar("SELECT count(*) FROM person_keys") == summary.persons
+        assert tx.scalar("SELECT count(*) FROM person_keys k JOIN persons p ON p.id = k.person_id") == summary.persons
         assert tx.scalar("SELECT count(*) FROM workers") == summary.workers
-        assert tx.scalar("SELECT count(*) FROM worker_keys") == summary.workers
+        assert tx.scalar("SELECT count(DISTINCT person_id) FROM workers") == summary.persons
         assert tx.scalar("SELECT count(*) FROM employments") == summary.employments
         assert tx.scalar("SELECT count(*) FROM segs") == summary.segs
         assert tx.scalar("SELECT count(*) FROM seg_members") == summary.seg_members
         assert tx.scalar("SELECT count(*) FROM measurements WHERE sample_type = 'biological'") == summary.biological
         assert tx.scalar("SELECT count(*) FROM measurements WHERE below_lod") == summary.below_lod
         assert tx.scalar("SELECT count(*) FROM audit_log WHERE resource_type = 'synthetic_dataset'") == 1
+
+
+def test_every_record_names_the_recording_employers_own_worker(store: tuple[Runtime, SyntheticSummary]) -> None:
+    """One worker record per (employer, person) the careers produce, and every record an
+    employer made names that employer's own worker id: an agency placement the hiring
+    company's, never the agency's, and never a person id."""
+    rt, summary = store
+    foreign = "w.id IS NULL OR w.employer_id <> {employer}"
+    with rt.db.read() as tx:
+        broken = {
+            "employments": tx.scalar(
+                "SELECT count(*) FROM employments x LEFT JOIN workers w ON w.id = x.worker_id "
+                f"WHERE {foreign.format(employer='x.employer_id')}"
+            ),
+            "measurements": tx.scalar(
+                "SELECT count(*) FROM measurements x LEFT JOIN workers w ON w.id = x.worker_id "
+                f"WHERE x.worker_id IS NOT NULL AND ({foreign.format(employer='x.employer_id')})"
+            ),
+            "registrations": tx.scalar(
+                "SELECT count(*) FROM registrations x LEFT JOIN workers w ON w.id = x.worker_id "
+                f"WHERE {foreign.format(employer='x.employer_id')}"
+            ),
+            "seg_members": tx.scalar(
+                "SELECT count(*) FROM seg_members x JOIN segs g ON g.id = x.seg_id "
+                f"LEFT JOIN workers w ON w.id = x.worker_id WHERE {foreign.format(employer='g.employer_id')}"
+            ),
+        }
+        idle = tx.scalar(
+            "SELECT count(*) FROM workers w WHERE NOT EXISTS "
+            "(SELECT 1 FROM employments e WHERE e.worker_id = w.id AND e.employer_id = w.employer_id)"
+        )
+        pairs = tx.scalar("SELECT count(*) FROM (SELECT DISTINCT employer_id, person_id FROM workers)")
+        without_employer = tx.scalar("SELECT count(*) FROM workers WHERE employer_id IS NULL")
+        at_agencies = tx.scalar(
+            "SELECT count(*) FROM workers w JOIN employers e ON e.id = w.employer_id WHERE e.sbi_code = '7820'"
+        )
+        person_ids_named = tx.scalar("SELECT count(*) FROM workers w JOIN persons p ON p.id = w.id")
+        placed = tx.scalar(
+            "SELECT count(DISTINCT w.person_id) FROM employments e JOIN workers w ON w.id = e.worker_id "
+            "WHERE e.agency_employer_id IS NOT NULL"
+        )
+        several = tx.scalar(
+            "SELECT count(*) FROM (SELECT person_id FROM workers GROUP BY person_id HAVING count(*) > 1)"
+        )
+        self_employed = tx.scalar(
+            "SELECT count(*) FROM employments e JOIN workers w ON w.id = e.worker_id "
+            "WHERE e.employment_type = 'self_employed' AND w.employer_id = e.employer_id"
+        )
+    assert broken == dict.fromkeys(broken, 0)
+    assert (idle, without_employer, at_agencies, person_ids_named) == (0, 0, 0, 0)
+    assert pairs == summary.workers
+    assert summary.persons < summary.workers <= summary.employments
+    assert placed > 0 and self_employed > 0
+    assert several > 0.3 * summary.persons
 
 
 def test_every_sample_of_a_worker_falls_in_an_employment_and_a_seg_membership(
@@ -214,37 +293,69 @@ def _censored_gsd(samples: list[tuple[float | None, float | None, bool]]) -> flo
 
 
 def test_workers_read_back_through_the_worker_service(store: tuple[Runtime, SyntheticSummary]) -> None:
+    """Each employer opens its own worker record (encrypted under the person's key); the
+    person's BSN blind index matches; every employer of a person holds the same identity."""
     rt, _ = store
     with rt.db.read() as tx:
-        pairs = tx.all("SELECT worker_id, employer_id FROM employments ORDER BY id LIMIT 25")
-        for worker_id, employer_id in pairs:
-            worker = worker_service.get_worker(tx, rt.vault, _employer_gate(employer_id), worker_id)
-            assert worker.id == worker_id
-            assert normalise_bsn(worker.bsn) == worker.bsn
-            assert tx.scalar("SELECT bsn_index FROM workers WHERE id = ?", [worker_id]) == rt.vault.blind_index(
-                "bsn", worker.bsn
+        pairs = tx.all(
+            "SELECT e.worker_id, e.employer_id, p.bsn_index FROM employments e "
+            "JOIN workers w ON w.id = e.worker_id JOIN persons p ON p.id = w.person_id ORDER BY e.id LIMIT 25"
+        )
+        several = [
+            row[0]
+            for row in tx.all(
+                "SELECT person_id FROM workers GROUP BY person_id HAVING count(*) > 1 ORDER BY person_id LIMIT 20"
             )
-            assert worker.name.strip()
-            assert dt.date(1940, 1, 1) <= worker.date_of_birth <= dt.date(2004, 12, 31)
-        bsns = tx.scalar("SELECT count(DISTINCT bsn_index) FROM workers")
-        assert bsns == tx.scalar("SELECT count(*) FROM workers")
+        ]
+        assert tx.scalar("SELECT count(DISTINCT bsn_index) FROM persons") == tx.scalar("SELECT count(*) FROM persons")
+    for worker_id, employer_id, bsn_index in pairs:
+        worker = _employer(rt, employer_id).read(partial(worker_service.get_worker, worker_id=worker_id))
+        assert worker.id == worker_id
+        assert normalise_bsn(worker.bsn) == worker.bsn
+        assert rt.vault.blind_index("bsn", worker.bsn) == bsn_index
+        assert worker.name.strip()
+        assert dt.date(1940, 1, 1) <= worker.date_of_birth <= dt.date(2004, 12, 31)
+
+    def identities(work: Work) -> list[list[WorkerOut]]:
+        return [
+            worker_service.open_identities(work, people_table.workers_of_person(work.tx, person_id))
+            for person_id in several
+        ]
+
+    assert several
+    for records in _operator(rt).read(identities):
+        assert len(records) == len({r.id for r in records}) > 1
+        assert len({(r.bsn, r.name, r.date_of_birth) for r in records}) == 1
 
 
-def test_biological_results_are_encrypted_under_the_workers_key(store: tuple[Runtime, SyntheticSummary]) -> None:
+def test_biological_results_are_encrypted_under_the_persons_key(store: tuple[Runtime, SyntheticSummary]) -> None:
+    """Opened with the person's key, and through the measurement service: the person sees
+    their value, the employer that recorded it gets it withheld."""
     rt, summary = store
     assert 0 < summary.biological < 0.05 * SIZE
     with rt.db.read() as tx:
         rows = tx.all(
-            "SELECT id, worker_id, result_ct, unit, matrix FROM measurements "
-            "WHERE sample_type = 'biological' ORDER BY id LIMIT 20"
+            "SELECT m.id, m.worker_id, m.result_ct, m.unit, m.matrix, w.person_id, m.employer_id "
+            "FROM measurements m JOIN workers w ON w.id = m.worker_id "
+            "WHERE m.sample_type = 'biological' ORDER BY m.id LIMIT 20"
         )
         results = [_open_result(rt, tx, r[0], r[1], r[2]) for r in rows]
-    for (_, _, _, unit, matrix), result in zip(rows, results, strict=True):
+    for (measurement_id, _, _, unit, matrix, person_id, employer_id), result in zip(rows, results, strict=True):
         assert (unit, matrix) == ("ug/100mL", "blood")
         if result["below_lod"]:
             assert result["value"] is None and result["lod"] > 0
         else:
             assert 0 < result["value"] < 200
+        read = partial(measurement_service.get_measurement, measurement_id=measurement_id)
+        own = _person(rt, person_id).read(read)
+        assert (own.value, own.below_lod, own.lod, own.result_withheld) == (
+            result["value"],
+            result["below_lod"],
+            result["lod"],
+            None,
+        )
+        withheld = _employer(rt, employer_id).read(read)
+        assert withheld.value is None and withheld.result_withheld
 
 
 def test_generated_rows_pass_the_api_rules_and_the_measurement_service(
@@ -300,10 +411,13 @@ def test_generated_rows_pass_the_api_rules_and_the_measurement_service(
     class Rollback(Exception):
         pass
 
-    with pytest.raises(Rollback), rt.db.write() as tx:
-        recorded = measurement_service.record_measurements(tx, rt.vault, _employer_gate(employer_id), items)
+    def resend(work: Work) -> None:
+        recorded = measurement_service.record_measurements(work, items)
         assert len(recorded) == len(items)
         raise Rollback
+
+    with pytest.raises(Rollback):
+        _employer(rt, employer_id).write(resend)
     with rt.db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM measurements") == SIZE
 
@@ -338,3 +452,41 @@ def test_a_second_run_with_the_same_seed_is_refused(store: tuple[Runtime, Synthe
     rt, _ = store
     with pytest.raises(Conflict, match="another seed"):
         generate(rt, measurements=SIZE, seed=SEED, progress=False)
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_a_broken_off_load_of_the_seed_is_refused_by_its_taken_bsns(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load that broke off after writing its persons left no audit entry; rerunning the seed
+    finds its BSNs taken (persons.bsn_index) and refuses instead of adding the people twice."""
+    rt = open_runtime(make_place(tmp_path, kind).settings())
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(synthetic, "_write_careers", _break_off)
+            with pytest.raises(RuntimeError, match="broke off"):
+                generate(rt, measurements=1500, seed=3, progress=False)
+        with rt.db.read() as tx:
+            persons = tx.scalar("SELECT count(*) FROM persons")
+        assert persons > 0
+        with pytest.raises(Conflict, match="BSNs are already in this store"):
+            generate(rt, measurements=1500, seed=3, progress=False)
+        with rt.db.read() as tx:
+            assert tx.scalar("SELECT count(*) FROM persons") == persons
+        assert generate(rt, measurements=1500, seed=4, progress=False).persons > 0
+    finally:
+        rt.close()
+
+
+def _break_off(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("the load broke off")
+
+
+def test_identity_contexts_that_the_worker_service_cannot_open_are_refused_before_writing(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(synthetic, "_IDENTITY_CONTEXTS", ("workers.bsn", "workers.naam", "workers.birth_date"))
+    with pytest.raises(RuntimeError, match="encrypts identities differently"):
+        generate(runtime, measurements=1500, seed=3, progress=False)
+    with runtime.db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM employers") == tx.scalar("SELECT count(*) FROM persons") == 0

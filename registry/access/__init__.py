@@ -1,17 +1,19 @@
-"""Who may do what: actors and purposes, the policy, the audit log, and the gate joining them."""
+"""Who may do what: actors and purposes, the policy, the audit log, and the unit of work
+that joins them to the store."""
 
 from registry.access.actors import Actor, ActorKind, Purpose
-from registry.access.gate import Gate, audited
-from registry.access.policy import Action, Decision, Record, scope_sql
+from registry.access.policy import DEFAULT_PURPOSE, Action, Decision, HistoryReach, Record, scope_sql
+from registry.access.work import Work
 
 __all__ = [
+    "DEFAULT_PURPOSE",
     "Action",
     "Actor",
     "ActorKind",
     "Decision",
-    "Gate",
+    "HistoryReach",
     "Purpose",
     "Record",
-    "audited",
+    "Work",
     "scope_sql",
 ]

@@ -33,18 +33,12 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str | None = None
     outcome: str  # "allowed" | "denied"
     reason: str
-
-
-class _Hashed(msgspec.Struct, frozen=True):
-    stream: str
-    seq: int
-    occurred_at: str
-    entry: AuditEntry
+    acting_for: str | None = None  # "employer:<id>" or "grant:<id>"; hashed only when set
 
 
 _COLUMNS = (
     "stream, seq, occurred_at, actor_type, actor_id, action, resource_type, resource_id, "
-    "subject_worker_id, purpose, outcome, reason, prev_hash, entry_hash"
+    "subject_worker_id, purpose, outcome, reason, prev_hash, entry_hash, acting_for"
 )
 
 
@@ -74,6 +68,7 @@ def append(tx: Tx, entries: Sequence[AuditEntry]) -> None:
             ("reason", entry.reason),
             ("prev_hash", prev),
             ("entry_hash", digest),
+            ("acting_for", entry.acting_for),
         ):
             columns[name].append(value)
         prev = digest
@@ -95,9 +90,23 @@ def verify_chain(tx: Tx) -> int:
     rows = tx.all(f"SELECT {_COLUMNS} FROM audit_log ORDER BY stream, seq")
     stream, prev, expected_seq = None, GENESIS, 0
     for row in rows:
-        (name, seq, occurred_at, actor_type, actor_id, action, rtype, rid, subject, purpose, outcome, reason, p, h) = (
-            row
-        )
+        (
+            name,
+            seq,
+            occurred_at,
+            actor_type,
+            actor_id,
+            action,
+            rtype,
+            rid,
+            subject,
+            purpose,
+            outcome,
+            reason,
+            p,
+            h,
+            acting,
+        ) = row
         if name != stream:
             stream, prev, expected_seq = name, GENESIS, 0
         expected_seq += 1
@@ -111,6 +120,7 @@ def verify_chain(tx: Tx) -> int:
             purpose=purpose,
             outcome=outcome,
             reason=reason,
+            acting_for=acting,
         )
         if seq != expected_seq or p != prev or h != _digest(prev, name, seq, occurred_at, entry):
             raise IntegrityFailure(f"audit log broken at entry {seq} of stream {name}")
@@ -120,5 +130,9 @@ def verify_chain(tx: Tx) -> int:
 
 
 def _digest(prev: str, stream: str, seq: int, occurred_at: dt.datetime, entry: AuditEntry) -> str:
-    body = msgspec.json.encode(_Hashed(stream=stream, seq=seq, occurred_at=occurred_at.isoformat(), entry=entry))
-    return hashlib.sha256(prev.encode("ascii") + b"|" + body).hexdigest()
+    """Entries written before `acting_for` existed hash without it, so old chains still verify."""
+    fields = msgspec.structs.asdict(entry)
+    if fields["acting_for"] is None:
+        del fields["acting_for"]
+    hashed = {"stream": stream, "seq": seq, "occurred_at": occurred_at.isoformat(), "entry": fields}
+    return hashlib.sha256(prev.encode("ascii") + b"|" + msgspec.json.encode(hashed)).hexdigest()

@@ -3,7 +3,7 @@
 Pure functions of the actor, the record's facts and the purpose; every answer carries a
 reason that goes into the audit log. Deny by default: anything not granted here is
 refused. List queries use `scope_sql`, so a total never counts a record the actor may
-not see.
+not see, and `history_reach` says how far a worker's history extends for the actor.
 """
 
 from __future__ import annotations
@@ -15,16 +15,46 @@ import msgspec
 
 from registry.access.actors import Actor, ActorKind, Purpose
 
-__all__ = ["Action", "Decision", "Record", "decide", "scope_sql"]
+__all__ = [
+    "DEFAULT_PURPOSE",
+    "ROLE_PURPOSES",
+    "Action",
+    "Decision",
+    "HistoryReach",
+    "Record",
+    "decide",
+    "history_reach",
+    "scope_sql",
+]
 
 # Purposes each role may state (DOMAIN.md, actors table). An employer uses personal data
-# for prevention and its legal duty to register exposure (Arbobesluit art. 4.10c).
+# for prevention and its legal duty to register exposure (Arbobesluit art. 4.10c); a hygienist
+# under mandate does so for the employer.
 ROLE_PURPOSES: dict[ActorKind, frozenset[Purpose]] = {
     ActorKind.EMPLOYER: frozenset({Purpose.PREVENTION, Purpose.LEGAL_DUTY}),
-    # The operator also answers a worker's request for their own history (AVG art. 15, a
-    # TSB claim): the worker portal will let workers ask themselves.
-    ActorKind.ADMIN: frozenset({Purpose.ADMINISTRATION, Purpose.TSB_CLAIM}),
+    ActorKind.HYGIENIST: frozenset({Purpose.PREVENTION, Purpose.LEGAL_DUTY}),
+    ActorKind.COMPANY_DOCTOR: frozenset({Purpose.MEDICAL_CARE}),
+    ActorKind.WORKER: frozenset({Purpose.SELF_ACCESS, Purpose.TSB_CLAIM}),
+    ActorKind.INSPECTOR: frozenset({Purpose.INSPECTION}),
+    ActorKind.RESEARCHER: frozenset({Purpose.RESEARCH}),
+    # The operator keeps the registry and answers a worker's request made to it (AVG art. 15,
+    # a TSB claim).
+    ActorKind.OPERATOR: frozenset({Purpose.ADMINISTRATION, Purpose.TSB_CLAIM}),
 }
+
+# The purpose of a request that states none.
+DEFAULT_PURPOSE: dict[ActorKind, Purpose] = {
+    ActorKind.EMPLOYER: Purpose.LEGAL_DUTY,
+    ActorKind.HYGIENIST: Purpose.LEGAL_DUTY,
+    ActorKind.COMPANY_DOCTOR: Purpose.MEDICAL_CARE,
+    ActorKind.WORKER: Purpose.SELF_ACCESS,
+    ActorKind.INSPECTOR: Purpose.INSPECTION,
+    ActorKind.RESEARCHER: Purpose.RESEARCH,
+    ActorKind.OPERATOR: Purpose.ADMINISTRATION,
+}
+
+# The registry's own administration: only the operator reads or records it.
+_ADMINISTRATION = frozenset({"identity_reconciliation", "identity_resolution"})
 
 
 class Action(enum.StrEnum):
@@ -33,68 +63,139 @@ class Action(enum.StrEnum):
     CREATE = "create"
 
 
-class Record(msgspec.Struct, frozen=True):
+class Record(msgspec.Struct, frozen=True, kw_only=True):
     """The facts about a record the rules need; the store supplies them."""
 
     type: str
     id: str | None = None
-    owner_employer_id: uuid.UUID | None = None
-    subject_worker_id: uuid.UUID | None = None
+    owner_employer_id: uuid.UUID | None = None  # the employer that recorded it
+    subject_person_id: uuid.UUID | None = None  # the person it is about
+    subject_worker_id: uuid.UUID | None = None  # for the audit: the worker id it names
     medical: bool = False
-    related_employer_ids: frozenset[uuid.UUID] = frozenset()
 
 
 class Decision(msgspec.Struct, frozen=True):
     allowed: bool
     reason: str
-    redact_medical: bool = False
+    # Whether individual medical values (biological monitoring) stay withheld from this actor
+    # in whatever the read reveals, the record itself or a history it opens.
+    redact_medical: bool = True
+
+
+class HistoryReach(enum.Enum):
+    """How far a worker's history extends for an actor."""
+
+    PERSON = "every employer's records of the person"
+    EMPLOYER = "the records of the worker's employer"
+    EMPLOYER_AND_PLACEMENTS = "the employer's records and those of the placements it arranged as agency"
 
 
 def decide(actor: Actor, action: Action, record: Record, purpose: Purpose) -> Decision:
     if purpose not in ROLE_PURPOSES.get(actor.kind, frozenset()):
         return Decision(False, f"purpose {purpose} does not fit role {actor.kind}")
-    if actor.kind is ActorKind.ADMIN:
-        return Decision(True, "registry operator", redact_medical=True)
-    if actor.kind is ActorKind.EMPLOYER:
-        return _employer(actor, action, record)
-    return Decision(False, "no rule grants this role access")
+    rule = _RULES.get(actor.kind)
+    if rule is None:
+        return Decision(False, "no rule grants this role access")
+    return rule(actor, action, record)
 
 
 def _employer(actor: Actor, action: Action, record: Record) -> Decision:
+    """An employer's key, or a hygienist under that employer's mandate: the employer's own
+    records; individual biological values withheld (medical confidentiality)."""
     own = actor.employer_id
+    if own is None:
+        return Decision(False, "no employer to act for")
+    if record.type in _ADMINISTRATION:
+        return Decision(False, "registry administration is the operator's")
     if action is Action.LIST:
-        # The list query itself is limited by scope_sql; this decides the role may list at all.
-        if record.owner_employer_id == own:
-            return Decision(True, "list limited to records of this employer")
-        return Decision(False, "list outside this employer")
-    if record.type in ("worker", "worker_history"):
-        if action is Action.CREATE:
-            return Decision(True, "employer registers a worker it employs")
-        if own in record.related_employer_ids:
-            # What the employer recorded itself (scope_sql), biological values withheld.
-            return Decision(True, "worker has an employment with this employer", redact_medical=True)
-        return Decision(False, "worker has no employment with this employer")
+        return Decision(True, "list limited to records of this employer")
+    if record.owner_employer_id != own:
+        return Decision(False, "recorded by another employer")
     if action is Action.CREATE:
-        if record.subject_worker_id is not None and own not in record.related_employer_ids:
-            return Decision(False, "worker has no employment with this employer")
         return Decision(True, "employer records for its own workers")
-    if record.owner_employer_id == own:
-        # Individual biological-monitoring results are medical data: the employer sees that
-        # they exist, not their values (medical confidentiality; group results only).
-        return Decision(True, "recorded by this employer", redact_medical=record.medical)
-    return Decision(False, "recorded by another employer")
+    return Decision(True, "recorded by this employer", redact_medical=True)
 
 
-def scope_sql(
-    actor: Actor, table_alias: str = "", owner_columns: tuple[str, ...] = ("employer_id",)
-) -> tuple[str, list[object]]:
-    """A WHERE fragment limiting a list to what `actor` may see of employer-owned records.
-    `owner_columns` names every column that makes an employer a party to the record (an
-    employment belongs to the hiring company and to the agency)."""
-    prefix = f"{table_alias}." if table_alias else ""
-    if actor.kind is ActorKind.EMPLOYER and actor.employer_id is not None:
-        either = " OR ".join(f"{prefix}{column} = ?" for column in owner_columns)
-        return f"({either})", [actor.employer_id] * len(owner_columns)
-    if actor.kind is ActorKind.ADMIN:
+def _company_doctor(actor: Actor, action: Action, record: Record) -> Decision:
+    """Medical results of the workers of the employers that contract the doctor, while the
+    contract is in force (the actor's employer_ids hold only contracts in force)."""
+    if action is Action.CREATE or record.type in _ADMINISTRATION:
+        return Decision(False, "a company doctor reads medical results; the employer records")
+    if action is Action.LIST:
+        return Decision(
+            bool(actor.employer_ids), "list limited to contracting employers' records", redact_medical=False
+        )
+    if record.owner_employer_id is not None and record.owner_employer_id in actor.employer_ids:
+        return Decision(True, "contracted by the employer that recorded it", redact_medical=False)
+    return Decision(False, "no contract in force with the employer that recorded it")
+
+
+def _worker(actor: Actor, action: Action, record: Record) -> Decision:
+    """Everything about themself, across all employers, medical values included, for as long
+    as it is kept; nothing about anyone else."""
+    if action is Action.CREATE or record.type in _ADMINISTRATION:
+        return Decision(False, "a worker reads their own records; employers record")
+    if action is Action.LIST:
+        return Decision(actor.person_id is not None, "list limited to the worker's own records", redact_medical=False)
+    if actor.person_id is not None and record.subject_person_id == actor.person_id:
+        return Decision(True, "the worker's own data", redact_medical=False)
+    return Decision(False, "not about this worker")
+
+
+def _inspector(actor: Actor, action: Action, record: Record) -> Decision:
+    """Supervision of the exposure register: exposure, never medical values."""
+    if action is Action.CREATE:
+        return Decision(False, "the inspectorate reads")
+    if record.type in _ADMINISTRATION:
+        return Decision(False, "registry administration is the operator's")
+    return Decision(True, "supervision of the exposure register", redact_medical=True)
+
+
+def _operator(actor: Actor, action: Action, record: Record) -> Decision:
+    if action is Action.CREATE:
+        if record.type in _ADMINISTRATION:
+            return Decision(True, "registry administration")
+        return Decision(False, "the operator does not record exposure")
+    return Decision(True, "registry operator", redact_medical=True)
+
+
+def _researcher(actor: Actor, action: Action, record: Record) -> Decision:
+    return Decision(False, "researchers see anonymised aggregates only, never records about a person")
+
+
+_RULES = {
+    ActorKind.EMPLOYER: _employer,
+    ActorKind.HYGIENIST: _employer,
+    ActorKind.COMPANY_DOCTOR: _company_doctor,
+    ActorKind.WORKER: _worker,
+    ActorKind.INSPECTOR: _inspector,
+    ActorKind.OPERATOR: _operator,
+    ActorKind.RESEARCHER: _researcher,
+}
+
+
+def history_reach(actor: Actor) -> HistoryReach:
+    """A worker and the operator answering the worker see the person's whole history; an
+    employer sees its own records, and as an agency also the placements it arranged."""
+    if actor.kind in (ActorKind.WORKER, ActorKind.OPERATOR):
+        return HistoryReach.PERSON
+    if actor.kind in (ActorKind.EMPLOYER, ActorKind.HYGIENIST):
+        return HistoryReach.EMPLOYER_AND_PLACEMENTS
+    return HistoryReach.EMPLOYER
+
+
+def scope_sql(actor: Actor, alias: str = "", *, worker_column: str | None = "worker_id") -> tuple[str, list[object]]:
+    """A WHERE fragment limiting a list to the records `actor` may see. Records belong to the
+    employer that made them (`employer_id`); a worker sees the records naming any of their
+    worker ids (`worker_column`; None for records that name no worker)."""
+    prefix = f"{alias}." if alias else ""
+    if actor.kind in (ActorKind.EMPLOYER, ActorKind.HYGIENIST) and actor.employer_id is not None:
+        return f"{prefix}employer_id = ?", [actor.employer_id]
+    if actor.kind is ActorKind.COMPANY_DOCTOR and actor.employer_ids:
+        ids = sorted(actor.employer_ids, key=str)
+        return f"{prefix}employer_id IN ({', '.join('?' * len(ids))})", list(ids)
+    if actor.kind is ActorKind.WORKER and actor.person_id is not None and worker_column is not None:
+        return f"{prefix}{worker_column} IN (SELECT id FROM workers WHERE person_id = ?)", [actor.person_id]
+    if actor.kind in (ActorKind.INSPECTOR, ActorKind.OPERATOR):
         return "TRUE", []
     return "FALSE", []

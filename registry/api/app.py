@@ -17,13 +17,17 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from registry.api.context import authenticate, purpose_of, runtime_of
+from registry.api.context import runtime_of, unit_of_work
 from registry.api.problems import exception_handlers
 from registry.api.routes.compliance import ComplianceController
 from registry.api.routes.exposure import ExposureController
+from registry.api.routes.grants import GrantController
+from registry.api.routes.me import MeController
+from registry.api.routes.operator import OperatorController
 from registry.api.routes.organisation import OrganisationController
 from registry.api.routes.people import PeopleController
 from registry.runtime import Runtime
+from registry.services.signin import SignIn
 
 __all__ = ["create_app"]
 
@@ -52,19 +56,27 @@ def _openapi() -> OpenAPIConfig:
         version="1",
         description=(
             "Employers record exposure to hazardous substances: workers, employments, SEGs, "
-            "measurements and exposure-register entries. Authenticate with `Authorization: Bearer <API key>`. "
+            "measurements and exposure-register entries. Employers and agencies authenticate with "
+            "`Authorization: Bearer <API key>`; workers, company doctors, hygienists, inspectors, researchers "
+            "and operators with an OpenID Connect token (`Authorization: Bearer <JWT>`). "
             "Errors are RFC 9457 problem+json naming each bad field. POSTs accept an `Idempotency-Key` header."
         ),
         render_plugins=[swagger],
         path="/schema",
         components=Components(
-            security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="registry API key")}
+            security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer", description="an employer's registry API key"),
+                "openIdConnect": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT", description="an OpenID Connect token"
+                ),
+            }
         ),
-        security=[{"apiKey": []}],
+        security=[{"apiKey": []}, {"openIdConnect": []}],
     )
 
 
-def create_app(runtime: Runtime) -> Litestar:
+def create_app(runtime: Runtime, sign_in: SignIn | None = None) -> Litestar:
+    sign_in = sign_in or SignIn.from_settings(runtime.settings)
     assets = create_static_files_router(
         path=_ASSETS, directories=[str(resources.files("swagger_ui") / "static")], include_in_schema=False
     )
@@ -72,19 +84,22 @@ def create_app(runtime: Runtime) -> Litestar:
         route_handlers=[
             healthz,
             OrganisationController,
+            MeController,
             PeopleController,
             ExposureController,
             ComplianceController,
+            GrantController,
+            OperatorController,
             assets,
         ],
         dependencies={
             "runtime": Provide(lambda: runtime, sync_to_thread=False),
-            "actor": Provide(authenticate, sync_to_thread=True),
-            "purpose": Provide(purpose_of, sync_to_thread=False),
+            "work": Provide(unit_of_work, sync_to_thread=True),
         },
         exception_handlers=exception_handlers,
         openapi_config=_openapi(),
         request_max_body_size=DEFAULT_MAX_BODY_BYTES,
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "sign_in": sign_in}),
+        on_shutdown=[sign_in.close],
         debug=False,
     )

@@ -1,24 +1,26 @@
-"""Per-request dependencies: who is calling (API key), for which purpose, with which runtime."""
+"""Per-request dependencies: who is calling (an API key or an OpenID Connect token), for
+which purpose, and the unit of work that carries both."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
 
 from crypto import parse_api_key, verify_api_key
-from registry.access import Actor, ActorKind, Purpose
+from registry.access import DEFAULT_PURPOSE, Actor, ActorKind, Purpose, Work
 from registry.runtime import Runtime
+from registry.services.signin import SignIn, actor_for_token
 from registry.store import organisations as org_table
 from schemas.errors import FieldError, InvalidInput, Unauthenticated
 
-__all__ = ["authenticate", "purpose_of", "runtime_of"]
+__all__ = ["EMPLOYER_HEADER", "PURPOSE_HEADER", "runtime_of", "unit_of_work"]
 
 PURPOSE_HEADER = "X-Purpose"
-# An employer's key serves its legal duty to keep the exposure register (Arbobesluit
-# art. 4.10c) unless the request states another purpose the role allows.
-EMPLOYER_DEFAULT_PURPOSE = Purpose.LEGAL_DUTY
+# A hygienist or company doctor with grants from several employers names the one it acts for.
+EMPLOYER_HEADER = "X-Employer"
 
 
 def runtime_of(state: State) -> Runtime:
@@ -28,26 +30,41 @@ def runtime_of(state: State) -> Runtime:
 
 def authenticate(request: Request[Any, Any, Any], state: State) -> Actor:
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send your API key as 'Authorization: Bearer <key>'")
-    parsed = parse_api_key(token.strip())
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise Unauthenticated("send your API key or OpenID Connect token as 'Authorization: Bearer <credential>'")
+    runtime = runtime_of(state)
+    parsed = parse_api_key(credential)
     if parsed is None:
-        raise Unauthenticated("the API key is not valid")
+        sign_in: SignIn = state.sign_in
+        return actor_for_token(
+            runtime.db,
+            runtime.vault,
+            sign_in.verifier.verify(credential),
+            sign_in.issuer_roles,
+            employer_kvk=request.headers.get(EMPLOYER_HEADER),
+            today=dt.datetime.now(dt.UTC).date(),
+        )
     key_id, secret = parsed
-    with runtime_of(state).db.read() as tx:
+    with runtime.db.read() as tx:
         row = org_table.api_key(tx, key_id)
     if row is None or not verify_api_key(secret, row.secret_hash):
         raise Unauthenticated("the API key is not valid")
     if row.revoked_at is not None:
         raise Unauthenticated("the API key was revoked")
-    return Actor(kind=ActorKind.EMPLOYER, id=f"key:{key_id}", employer_id=row.employer_id)
+    return Actor(
+        kind=ActorKind.EMPLOYER,
+        id=f"key:{key_id}",
+        employer_id=row.employer_id,
+        acting_for=f"employer:{row.employer_id}",
+    )
 
 
-def purpose_of(request: Request[Any, Any, Any]) -> Purpose:
+def purpose_of(request: Request[Any, Any, Any], actor: Actor) -> Purpose:
     stated = request.headers.get(PURPOSE_HEADER)
     if stated is None:
-        return EMPLOYER_DEFAULT_PURPOSE
+        return DEFAULT_PURPOSE[actor.kind]
     try:
         return Purpose(stated.strip().lower())
     except ValueError:
@@ -60,3 +77,11 @@ def purpose_of(request: Request[Any, Any, Any]) -> Purpose:
                 )
             ]
         ) from None
+
+
+def unit_of_work(request: Request[Any, Any, Any], state: State) -> Work:
+    """The request's one unit of work, for the caller and the purpose it states: routes hand
+    their use case to it."""
+    actor = authenticate(request, state)
+    runtime = runtime_of(state)
+    return Work(runtime.db, runtime.vault, actor, purpose_of(request, actor))

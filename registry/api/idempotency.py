@@ -16,9 +16,7 @@ from typing import Any, Protocol, TypeVar
 from litestar import Request, Response
 from litestar.utils.scope.state import ScopeState
 
-from registry.access import Actor, Gate, Purpose, audited
-from registry.runtime import Runtime
-from registry.store import Tx
+from registry.access import Work
 from registry.store.idempotency import StoredOutcome, find_outcome, save_outcome
 from schemas.errors import Conflict, FieldError, InvalidInput
 
@@ -34,35 +32,32 @@ Created = tuple[T, list[uuid.UUID], int]
 
 def create_once(
     request: Request[Any, Any, Any],
-    runtime: Runtime,
-    actor: Actor,
-    purpose: Purpose,
+    work: Work,
     *,
     resource_type: str,
-    create: Callable[[Tx, Gate], Created[T]],
-    replay: Callable[[Tx, Gate, list[uuid.UUID]], T],
+    create: Callable[[Work], Created[T]],
+    replay: Callable[[Work, list[uuid.UUID]], T],
 ) -> Response[T]:
-    """Run `create` once per idempotency key, inside one audited write transaction."""
+    """Run `create` once per idempotency key, inside the unit of work's write transaction."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 0 < len(key) <= _MAX_KEY:
         raise InvalidInput([FieldError(field=f"header:{IDEMPOTENCY_HEADER}", reason=f"1 to {_MAX_KEY} characters")])
     fingerprint = _fingerprint(request)
+    employer_id = work.employer_id()
 
-    def once(tx: Tx) -> Response[T]:
-        previous = find_outcome(tx, employer_id, key) if key else None
+    def once(work: Work) -> Response[T]:
+        previous = find_outcome(work.tx, employer_id, key) if key else None
         if previous is not None:
             if previous.request_hash != fingerprint:
                 raise Conflict(f"{IDEMPOTENCY_HEADER} {key!r} was used for a different request")
-            body = replay(tx, gate, previous.resource_ids)
+            body = replay(work, previous.resource_ids)
             return Response(body, status_code=previous.status_code, headers={"Idempotent-Replayed": "true"})
-        body, ids, status = create(tx, gate)
+        body, ids, status = create(work)
         if key:
-            save_outcome(tx, employer_id, key, StoredOutcome(fingerprint, status, resource_type, ids))
+            save_outcome(work.tx, employer_id, key, StoredOutcome(fingerprint, status, resource_type, ids))
         return Response(body, status_code=status)
 
-    with audited(runtime.db, actor, purpose) as gate:
-        employer_id = gate.employer_id()
-        return gate.write(runtime.db, once)
+    return work.write(once)
 
 
 class _Record(Protocol):
@@ -75,24 +70,22 @@ R = TypeVar("R", bound=_Record)
 
 def create_record(
     request: Request[Any, Any, Any],
-    runtime: Runtime,
-    actor: Actor,
-    purpose: Purpose,
+    work: Work,
     *,
     resource_type: str,
-    create: Callable[[Tx, Gate], R],
-    read: Callable[[Tx, Gate, uuid.UUID], R],
+    create: Callable[[Work], R],
+    read: Callable[[Work, uuid.UUID], R],
 ) -> Response[R]:
     """The common case of `create_once`: one new record (201), replayed by reading it back."""
 
-    def created(tx: Tx, gate: Gate) -> Created[R]:
-        record = create(tx, gate)
+    def created(work: Work) -> Created[R]:
+        record = create(work)
         return record, [record.id], 201
 
-    def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> R:
-        return read(tx, gate, ids[0])
+    def replay(work: Work, ids: list[uuid.UUID]) -> R:
+        return read(work, ids[0])
 
-    return create_once(request, runtime, actor, purpose, resource_type=resource_type, create=created, replay=replay)
+    return create_once(request, work, resource_type=resource_type, create=created, replay=replay)
 
 
 def _fingerprint(request: Request[Any, Any, Any]) -> str:

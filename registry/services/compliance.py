@@ -23,7 +23,7 @@ from analytics.compliance import (
     trend,
 )
 from analytics.timeline import CatalogueSubstance, limit_timeline
-from registry.access import Gate
+from registry.access import Work
 from registry.store import Tx
 from registry.store import limits as limit_table
 from registry.store import substances as substance_table
@@ -93,22 +93,22 @@ def limit_timelines(tx: Tx, used_units: Mapping[str, Sequence[str]]) -> tuple[pa
     return limit_timeline(limits, catalogue), limit_timeline(limits, catalogue, "STEL15min")
 
 
-def employer_report(tx: Tx, gate: Gate, *, bayesian: bool = True) -> list[ComplianceRow]:
-    data = load_inputs(tx, str(gate.employer_id()))
-    gate.note_list("compliance_report")
+def employer_report(work: Work, *, bayesian: bool = True) -> list[ComplianceRow]:
+    data = load_inputs(work.tx, str(work.employer_id()))
+    work.note_list("compliance_report")
     return compliance_report(data.indices, data.names, bayesian=bayesian)
 
 
-def employer_exceedances(tx: Tx, gate: Gate) -> list[Exceedance]:
-    data = load_inputs(tx, str(gate.employer_id()))
+def employer_exceedances(work: Work) -> list[Exceedance]:
+    data = load_inputs(work.tx, str(work.employer_id()))
     found = exceedances(pl.concat([data.indices, data.short_term]), data.names)
-    gate.note_list("exceedance", {uuid.UUID(e.worker_id) for e in found if e.worker_id})
+    work.note_list("exceedance", {uuid.UUID(e.worker_id) for e in found if e.worker_id})
     return found
 
 
-def employer_trend(tx: Tx, gate: Gate) -> list[TrendRow]:
-    data = load_inputs(tx, str(gate.employer_id()))
-    gate.note_list("exposure_trend")
+def employer_trend(work: Work) -> list[TrendRow]:
+    data = load_inputs(work.tx, str(work.employer_id()))
+    work.note_list("exposure_trend")
     return trend(data.indices, data.names)
 
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 import msgspec
 
 from crypto import Vault, WorkerCipher, WrappedKey
-from registry.access import Action, Gate, Record, scope_sql
+from registry.access import Action, Record, Work
+from registry.services.workers import NO_SUCH_WORKER
 from registry.store import Tx
 from registry.store import exposure as table
 from registry.store import organisations as org_table
@@ -31,7 +32,7 @@ __all__ = [
     "encrypt_result",
     "get_measurement",
     "list_measurements",
-    "measurements_of_worker",
+    "measurements_in_windows",
     "record_measurements",
 ]
 
@@ -54,9 +55,7 @@ class _Result(msgspec.Struct, frozen=True):
 
 
 def record_measurements(
-    tx: Tx,
-    vault: Vault,
-    gate: Gate,
+    work: Work,
     items: Sequence[MeasurementIn],
     *,
     positions: Sequence[int] | None = None,
@@ -67,7 +66,8 @@ def record_measurements(
     `earlier_errors` the schema errors of the request's other items, so one answer lists
     every bad item, whatever rule it broke. A `single` measurement's errors name its fields
     without an items[i] prefix."""
-    employer_id = gate.employer_id()
+    tx = work.tx
+    employer_id = work.employer_id()
     context = _Context.load(tx, employer_id, items)
     where = positions or range(len(items))
     errors = list(earlier_errors) + [
@@ -78,67 +78,81 @@ def record_measurements(
     if errors:
         raise InvalidInput(sorted(errors, key=_item_order))
     for worker_id in sorted({i.worker_id for i in items if i.worker_id}, key=str):
-        gate.check(
+        work.check(
             Action.CREATE,
-            Record(
-                type="measurement",
-                subject_worker_id=worker_id,
-                related_employer_ids=context.related.get(worker_id, frozenset()),
-            ),
+            Record(type="measurement", owner_employer_id=employer_id, subject_worker_id=worker_id),
         )
-    now = dt.datetime.now(dt.UTC)
-    keys = people_table.KeyTable(tx).wrapped_keys_for(
-        sorted({i.worker_id for i in items if i.sample_type == "biological" and i.worker_id}, key=str)
-    )
-    rows = [_row(vault, keys, employer_id, context.substance_id(item), item, now) for item in items]
+    biological = sorted({i.worker_id for i in items if i.sample_type == "biological" and i.worker_id}, key=str)
+    persons = people_table.persons_of_workers(tx, biological)
+    keys = people_table.KeyTable(tx).wrapped_keys_for(sorted(set(persons.values()), key=str))
+    sealer = _Sealer(work.vault, persons, keys)
+    rows = [_row(sealer, employer_id, context.substance_id(item), item, work.now) for item in items]
     table.insert_measurements(tx, rows)
     # The answer follows the read rules too: an employer does not get individual biological
     # results back, not even the ones it just sent (so a replay answers the same).
-    return [_out(vault, keys, row, redact=True) for row in rows]
+    return [_out(sealer, row, redact=True) for row in rows]
 
 
-def get_measurement(tx: Tx, vault: Vault, gate: Gate, measurement_id: uuid.UUID) -> MeasurementOut:
-    row = table.measurement_by_id(tx, measurement_id)
+def get_measurement(work: Work, measurement_id: uuid.UUID) -> MeasurementOut:
+    row = table.measurement_by_id(work.tx, measurement_id)
     record = Record(type="measurement", id=str(measurement_id))
     if row is not None:
+        person = people_table.persons_of_workers(work.tx, [row.worker_id]).get(row.worker_id) if row.worker_id else None
         record = Record(
             type="measurement",
             id=str(measurement_id),
             owner_employer_id=row.employer_id,
+            subject_person_id=person,
             subject_worker_id=row.worker_id,
             medical=row.sample_type == "biological",
         )
-    decision = gate.check(Action.READ, record)
+    decision = work.check(Action.READ, record)
     if row is None:
         raise NotFound(f"measurement {measurement_id} not found")
-    keys = _keys_for(tx, [row], decision.redact_medical)
-    return _out(vault, keys, row, redact=decision.redact_medical)
+    return _opened(work, [row], redact=decision.redact_medical)[0]
 
 
 def list_measurements(
-    tx: Tx,
-    vault: Vault,
-    gate: Gate,
+    work: Work,
     where: MeasurementFilter,
     limit: int,
     offset: int,
     ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[list[MeasurementOut], int]:
-    scope = scope_sql(gate.actor)
-    rows = table.measurement_rows(tx, scope, where, ids=ids, limit=limit, offset=offset)
-    total = table.count_measurements(tx, scope, where, ids=ids)
-    gate.note_list("measurement", {r.worker_id for r in rows if r.worker_id})
-    # The list scope is the employer's own records; their biological values stay medical.
-    return [_out(vault, {}, row, redact=True) for row in rows], total
+    scope = work.scope("m")
+    rows = table.measurement_rows(work.tx, scope, where, ids=ids, limit=limit, offset=offset)
+    total = table.count_measurements(work.tx, scope, where, ids=ids)
+    decision = work.note_list("measurement", {r.worker_id for r in rows if r.worker_id})
+    return _opened(work, rows, redact=decision.redact_medical), total
 
 
-def measurements_of_worker(
-    tx: Tx, vault: Vault, scope: tuple[str, list[object]], worker_id: uuid.UUID, *, redact: bool
-) -> list[MeasurementOut]:
-    """All of a worker's results within `scope`, oldest first; the caller has checked access."""
-    rows = table.measurement_rows(tx, scope, MeasurementFilter(worker_id=worker_id), limit=None)
-    keys = _keys_for(tx, rows, redact)
-    return [_out(vault, keys, row, redact=redact) for row in rows]
+def measurements_in_windows(work: Work, view: str, *, redact: bool) -> list[MeasurementOut]:
+    """A history's results (see store.exposure.windows), oldest first; the caller has
+    checked access."""
+    return _opened(work, table.measurements_in_windows(work.tx, view), redact=redact)
+
+
+def _opened(work: Work, rows: Sequence[MeasurementRow], *, redact: bool) -> list[MeasurementOut]:
+    """Rows as answers: biological values decrypted for an actor who may see them."""
+    sealer = _Sealer(work.vault, {}, {})
+    if not redact:
+        workers = sorted({r.worker_id for r in rows if r.result_ct is not None and r.worker_id}, key=str)
+        persons = people_table.persons_of_workers(work.tx, workers)
+        keys = people_table.KeyTable(work.tx).wrapped_keys_for(sorted(set(persons.values()), key=str))
+        sealer = _Sealer(work.vault, persons, keys)
+    return [_out(sealer, row, redact=redact) for row in rows]
+
+
+class _Sealer(msgspec.Struct, frozen=True):
+    """The keys that open (and seal) biological values: each worker's person's key."""
+
+    vault: Vault
+    persons: dict[uuid.UUID, uuid.UUID]
+    keys: dict[uuid.UUID, WrappedKey]
+
+    def cipher(self, worker_id: uuid.UUID) -> WorkerCipher:
+        person = self.persons[worker_id]
+        return self.vault.worker_cipher(person, self.keys.get(person))
 
 
 def _item_order(error: FieldError) -> tuple[int, str]:
@@ -152,29 +166,20 @@ class _Context(msgspec.Struct):
     employer_id: uuid.UUID
     cas_ids: dict[str, uuid.UUID]
     known_substance_ids: set[uuid.UUID]
+    own_workers: set[uuid.UUID]
     employments: dict[uuid.UUID, list[tuple[dt.date, dt.date | None]]]
-    related: dict[uuid.UUID, frozenset[uuid.UUID]]
     segs: set[uuid.UUID]
     sites: set[uuid.UUID]
 
     @classmethod
     def load(cls, tx: Tx, employer_id: uuid.UUID, items: Sequence[MeasurementIn]) -> _Context:
-        cas_ids = substance_table.substance_ids_by_cas(tx)
         workers = sorted({i.worker_id for i in items if i.worker_id}, key=str)
-        employments: dict[uuid.UUID, list[tuple[dt.date, dt.date | None]]] = {}
-        for worker_id, start, end in tx.all_in(
-            "SELECT worker_id, start_date, end_date FROM employments "
-            "WHERE worker_id IN (SELECT id FROM _ids) AND (employer_id = ? OR agency_employer_id = ?)",
-            workers,
-            [employer_id, employer_id],
-        ):
-            employments.setdefault(worker_id, []).append((start, end))
         return cls(
             employer_id=employer_id,
-            cas_ids=cas_ids,
-            known_substance_ids={row[0] for row in tx.all("SELECT id FROM substances")},
-            employments=employments,
-            related=people_table.related_employers(tx, workers),
+            cas_ids=substance_table.substance_ids_by_cas(tx),
+            known_substance_ids=substance_table.substance_ids(tx),
+            own_workers=people_table.own_worker_ids(tx, employer_id, workers),
+            employments=people_table.employment_periods(tx, employer_id, workers),
             segs=table.own_seg_ids(tx, employer_id, sorted({i.seg_id for i in items if i.seg_id}, key=str)),
             sites=org_table.own_site_ids(tx, employer_id, sorted({i.site_id for i in items if i.site_id}, key=str)),
         )
@@ -195,7 +200,9 @@ class _Context(msgspec.Struct):
         if item.worker_id is not None:
             day = item.sampling_start.astimezone(dt.UTC).date()
             periods = self.employments.get(item.worker_id, [])
-            if not periods:
+            if item.worker_id not in self.own_workers:
+                yield FieldError(field="worker_id", reason=NO_SUCH_WORKER)
+            elif not periods:
                 yield FieldError(field="worker_id", reason="this worker has no employment with your organisation")
             elif not any(start <= day and (end is None or day <= end) for start, end in periods):
                 yield FieldError(
@@ -209,8 +216,7 @@ class _Context(msgspec.Struct):
 
 
 def _row(
-    vault: Vault,
-    keys: dict[uuid.UUID, WrappedKey],
+    sealer: _Sealer,
     employer_id: uuid.UUID,
     substance_id: uuid.UUID,
     item: MeasurementIn,
@@ -224,8 +230,7 @@ def _row(
     stored_below_lod: bool | None = below_lod
     result_ct: bytes | None = None
     if item.sample_type == "biological" and item.worker_id is not None:
-        cipher = vault.worker_cipher(item.worker_id, keys.get(item.worker_id))
-        result_ct = encrypt_result(cipher, measurement_id, item.value, item.below_lod, item.lod)
+        result_ct = encrypt_result(sealer.cipher(item.worker_id), measurement_id, item.value, item.below_lod, item.lod)
         value, stored_below_lod, lod = None, None, None
     return MeasurementRow(
         id=measurement_id,
@@ -267,25 +272,19 @@ def encrypt_result(
     return cipher.encrypt(_result_context(measurement_id), msgspec.json.encode(result))
 
 
-def _keys_for(tx: Tx, rows: Sequence[MeasurementRow], redact: bool) -> dict[uuid.UUID, WrappedKey]:
-    if redact:
-        return {}
-    workers = sorted({r.worker_id for r in rows if r.result_ct is not None and r.worker_id}, key=str)
-    return people_table.KeyTable(tx).wrapped_keys_for(workers)
-
-
 def _result_context(measurement_id: uuid.UUID) -> str:
     return f"measurements.result:{measurement_id}"
 
 
-def _out(vault: Vault, keys: dict[uuid.UUID, WrappedKey], row: MeasurementRow, *, redact: bool) -> MeasurementOut:
+def _out(sealer: _Sealer, row: MeasurementRow, *, redact: bool) -> MeasurementOut:
     value, below_lod, lod, withheld = row.value, row.below_lod, row.lod, None
     if row.result_ct is not None:
         if redact or row.worker_id is None:
             withheld = MEDICAL_WITHHELD
         else:
-            cipher = vault.worker_cipher(row.worker_id, keys.get(row.worker_id))
-            result = msgspec.json.decode(cipher.decrypt(_result_context(row.id), row.result_ct), type=_Result)
+            result = msgspec.json.decode(
+                sealer.cipher(row.worker_id).decrypt(_result_context(row.id), row.result_ct), type=_Result
+            )
             value, below_lod, lod = result.value, result.below_lod, result.lod
     fields = {f: getattr(row, f) for f in _SHARED_FIELDS}
     fields.update(value=value, below_lod=below_lod, lod=lod, result_withheld=withheld)

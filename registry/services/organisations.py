@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import msgspec
 
 from crypto import issue_api_key
-from registry.access import Action, Gate, Record
+from registry.access import Action, Record, Work
 from registry.store import Tx
 from registry.store import organisations as table
 from schemas.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -21,6 +21,8 @@ __all__ = [
     "create_api_keys",
     "create_employer",
     "create_site",
+    "get_site",
+    "list_sites",
     "require_own_site",
 ]
 
@@ -53,11 +55,11 @@ def create_api_keys(tx: Tx, employer_ids: Sequence[uuid.UUID], label: str | None
     return [NewApiKey(employer_id=employer_id, key_id=key.key_id, api_key=key.token) for employer_id, key in issued]
 
 
-def create_site(tx: Tx, gate: Gate, site: SiteIn) -> SiteOut:
-    employer_id = gate.employer_id()
-    gate.check(Action.CREATE, Record(type="site", owner_employer_id=employer_id))
+def create_site(work: Work, site: SiteIn) -> SiteOut:
+    employer_id = work.employer_id()
+    work.check(Action.CREATE, Record(type="site", owner_employer_id=employer_id))
     if site.parent_id is not None:
-        require_own_site(tx, employer_id, site.parent_id, "parent_id")
+        require_own_site(work.tx, employer_id, site.parent_id, "parent_id")
     out = SiteOut(
         id=uuid.uuid4(),
         employer_id=employer_id,
@@ -66,8 +68,21 @@ def create_site(tx: Tx, gate: Gate, site: SiteIn) -> SiteOut:
         parent_id=site.parent_id,
         city=site.city,
     )
-    table.insert_site(tx, out)
+    table.insert_site(work.tx, out)
     return out
+
+
+def get_site(work: Work, site_id: uuid.UUID) -> SiteOut:
+    site = table.site_by_id(work.tx, site_id)
+    work.check(Action.READ, Record(type="site", id=str(site_id), owner_employer_id=site.employer_id if site else None))
+    if site is None:
+        raise NotFound(f"site {site_id} not found")
+    return site
+
+
+def list_sites(work: Work) -> list[SiteOut]:
+    work.note_list("site")
+    return table.sites_in_scope(work.tx, work.scope(worker_column=None))
 
 
 def require_own_site(tx: Tx, employer_id: uuid.UUID, site_id: uuid.UUID, field: str) -> None:

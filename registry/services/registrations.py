@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
-from registry.access import Action, Gate, Record, scope_sql
+from registry.access import Action, Record, Work
 from registry.services.organisations import require_own_site
+from registry.services.workers import NO_SUCH_WORKER
 from registry.store import Tx
 from registry.store import exposure as table
 from registry.store import people as people_table
@@ -19,16 +19,18 @@ from schemas.units import canonical_unit
 __all__ = ["create_registration", "get_registration", "list_registrations"]
 
 
-def create_registration(tx: Tx, gate: Gate, entry: RegistrationIn) -> RegistrationOut:
-    employer_id = gate.employer_id()
-    related = people_table.related_employers(tx, [entry.worker_id])[entry.worker_id]
-    if employer_id not in related:
+def create_registration(work: Work, entry: RegistrationIn) -> RegistrationOut:
+    tx = work.tx
+    employer_id = work.employer_id()
+    if people_table.own_worker(tx, employer_id, entry.worker_id) is None:
+        raise InvalidInput([FieldError(field="worker_id", reason=NO_SUCH_WORKER)])
+    if not people_table.employment_periods(tx, employer_id, [entry.worker_id]):
         raise InvalidInput(
             [FieldError(field="worker_id", reason="this worker has no employment with your organisation")]
         )
-    gate.check(
+    work.check(
         Action.CREATE,
-        Record(type="registration", subject_worker_id=entry.worker_id, related_employer_ids=related),
+        Record(type="registration", owner_employer_id=employer_id, subject_worker_id=entry.worker_id),
     )
     substance_id = _substance_id(tx, entry)
     if entry.site_id is not None:
@@ -55,21 +57,23 @@ def create_registration(tx: Tx, gate: Gate, entry: RegistrationIn) -> Registrati
         days_per_year=entry.days_per_year,
         controls=entry.controls,
         ppe=entry.ppe,
-        recorded_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        recorded_at=work.now.replace(microsecond=0),
     )
     table.insert_registration(tx, out)
     return out
 
 
-def get_registration(tx: Tx, gate: Gate, registration_id: uuid.UUID) -> RegistrationOut:
-    rows, _ = table.registration_rows(tx, ("TRUE", []), registration_id=registration_id, limit=1)
+def get_registration(work: Work, registration_id: uuid.UUID) -> RegistrationOut:
+    rows, _ = table.registration_rows(work.tx, ("TRUE", []), registration_id=registration_id, limit=1)
     row = rows[0] if rows else None
-    gate.check(
+    person = people_table.persons_of_workers(work.tx, [row.worker_id]).get(row.worker_id) if row else None
+    work.check(
         Action.READ,
         Record(
             type="registration",
             id=str(registration_id),
             owner_employer_id=row.employer_id if row else None,
+            subject_person_id=person,
             subject_worker_id=row.worker_id if row else None,
         ),
     )
@@ -79,16 +83,16 @@ def get_registration(tx: Tx, gate: Gate, registration_id: uuid.UUID) -> Registra
 
 
 def list_registrations(
-    tx: Tx, gate: Gate, worker_id: uuid.UUID | None, limit: int, offset: int
+    work: Work, worker_id: uuid.UUID | None, limit: int, offset: int
 ) -> tuple[list[RegistrationOut], int]:
-    rows, total = table.registration_rows(tx, scope_sql(gate.actor), worker_id=worker_id, limit=limit, offset=offset)
-    gate.note_list("registration", {r.worker_id for r in rows})
+    rows, total = table.registration_rows(work.tx, work.scope("r"), worker_id=worker_id, limit=limit, offset=offset)
+    work.note_list("registration", {r.worker_id for r in rows})
     return rows, total
 
 
 def _substance_id(tx: Tx, entry: RegistrationIn) -> uuid.UUID:
     if entry.substance_id is not None:
-        if tx.scalar("SELECT count(*) FROM substances WHERE id = ?", [entry.substance_id]) == 0:
+        if not substance_table.substance_exists(tx, entry.substance_id):
             raise InvalidInput([FieldError(field="substance_id", reason="no substance with this id in the catalogue")])
         return entry.substance_id
     found = substance_table.substance_by_cas(tx, normalise_cas(entry.substance_cas or ""))
@@ -105,14 +109,7 @@ def _substance_id(tx: Tx, entry: RegistrationIn) -> uuid.UUID:
 
 
 def _require_own_measurements(tx: Tx, employer_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
-    own = {
-        row[0]
-        for row in tx.all_in(
-            "SELECT id FROM measurements WHERE id IN (SELECT id FROM _ids) AND employer_id = ?",
-            ids,
-            [employer_id],
-        )
-    }
+    own = table.own_measurement_ids(tx, employer_id, ids)
     errors = [
         FieldError(
             field=f"measurement_ids[{i}]",

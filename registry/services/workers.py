@@ -1,5 +1,6 @@
-"""Workers and employments: identities are encrypted with the worker's own key and found
-by a keyed blind index of the BSN, never by the BSN itself."""
+"""Workers and employments. Each employer knows a person by its own worker id, with the
+identity it supplied itself; the registry links those ids to one person through the BSN
+blind index, and nothing an employer is told depends on what other employers registered."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import datetime as dt
 import uuid
 
 from crypto import Vault, WrappedKey
-from registry.access import Action, Decision, Gate, Record, scope_sql
+from registry.access import Action, ActorKind, Decision, HistoryReach, Record, Work
 from registry.services.organisations import require_own_site
 from registry.store import Tx
+from registry.store import exposure as exposure_table
 from registry.store import organisations as org_table
 from registry.store import people as table
 from schemas.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -17,76 +19,122 @@ from schemas.identifiers import normalise_bsn, normalise_kvk
 from schemas.people import EmploymentIn, EmploymentOut, WorkerIn, WorkerOut
 
 __all__ = [
-    "check_worker_access",
+    "NO_SUCH_WORKER",
     "create_employment",
-    "decrypt_worker",
-    "employment_scope",
+    "encrypt_identity",
     "get_worker",
+    "history_windows",
     "list_employments",
     "list_workers",
+    "open_identities",
+    "read_worker",
     "register_worker",
 ]
 
 _BSN, _NAME, _BIRTH = "workers.bsn", "workers.name", "workers.birth_date"
+NO_SUCH_WORKER = "no worker with this id is registered by your organisation; register the worker first"
 
 
-def register_worker(tx: Tx, vault: Vault, gate: Gate, worker: WorkerIn) -> tuple[WorkerOut, bool]:
-    """(worker, created). A BSN already known returns that person's id, so every employer
-    of one person adds to one history; the answer echoes only what the caller sent."""
+def register_worker(work: Work, worker: WorkerIn) -> tuple[WorkerOut, bool]:
+    """(worker, created): 201 the first time this employer registers the BSN, 200 when it
+    repeats it. Whether another employer registered the same person changes neither the
+    answer nor its errors: the identity compared and returned is this employer's own."""
+    tx, vault = work.tx, work.vault
+    employer_id = work.employer_id()
     bsn = normalise_bsn(worker.bsn)
+    name = worker.name.strip()
     index = vault.blind_index("bsn", bsn)
-    existing = table.worker_id_by_index(tx, index)
-    worker_id = existing or uuid.uuid4()
-    gate.check(Action.CREATE, Record(type="worker", id=str(worker_id), subject_worker_id=worker_id))
-    out = WorkerOut(id=worker_id, bsn=bsn, name=worker.name.strip(), date_of_birth=worker.date_of_birth)
+    person_id = table.person_id_by_index(tx, index)
+    existing = table.worker_of_employer(tx, employer_id, person_id) if person_id else None
+    worker_id = existing.id if existing else uuid.uuid4()
+    work.check(
+        Action.CREATE,
+        Record(type="worker", id=str(worker_id), owner_employer_id=employer_id, subject_worker_id=worker_id),
+    )
     if existing is not None:
-        stored = decrypt_worker(vault, tx, existing)
-        if stored.date_of_birth != worker.date_of_birth:
-            raise Conflict("a person with this BSN is registered with a different date of birth; check both")
-        return out, False
-    encrypted, index, key = encrypt_worker(vault, worker_id, bsn, out.name, worker.date_of_birth)
-    table.insert_worker(tx, encrypted, index, key)
+        stored = _open(vault, existing, table.KeyTable(tx).wrapped_key(existing.person_id))
+        if (stored.name, stored.date_of_birth) != (name, worker.date_of_birth):
+            raise Conflict(
+                f"your organisation registered this BSN as worker {existing.id} with another name or date of birth"
+            )
+        return stored, False
+    if person_id is None:
+        person_id = uuid.uuid4()
+        key = vault.new_worker_key(person_id)
+        table.insert_person(tx, person_id, index, key)
+    else:
+        key = _person_key(tx, person_id)
+    out = WorkerOut(id=worker_id, bsn=bsn, name=name, date_of_birth=worker.date_of_birth)
+    table.insert_worker(tx, encrypt_identity(vault, key, out, employer_id, person_id, work.now))
     return out, True
 
 
-def encrypt_worker(
-    vault: Vault, worker_id: uuid.UUID, bsn: str, name: str, date_of_birth: dt.date
-) -> tuple[table.EncryptedWorker, str, WrappedKey]:
-    """A new worker's ciphertexts, blind index and wrapped key (for the API and bulk loads)."""
-    key = vault.new_worker_key(worker_id)
-    cipher = vault.worker_cipher(worker_id, key)
-    encrypted = table.EncryptedWorker(
-        id=worker_id,
-        bsn_ct=cipher.encrypt_text(_BSN, bsn),
-        name_ct=cipher.encrypt_text(_NAME, name),
-        birth_date_ct=cipher.encrypt_text(_BIRTH, date_of_birth.isoformat()),
+def encrypt_identity(
+    vault: Vault,
+    key: WrappedKey,
+    identity: WorkerOut,
+    employer_id: uuid.UUID | None,
+    person_id: uuid.UUID,
+    now: dt.datetime,
+) -> table.EncryptedWorker:
+    """An employer's worker record, its identity encrypted under the person's key (for the
+    API and bulk loads)."""
+    cipher = vault.worker_cipher(person_id, key)
+    return table.EncryptedWorker(
+        id=identity.id,
+        employer_id=employer_id,
+        person_id=person_id,
+        bsn_ct=cipher.encrypt_text(_BSN, identity.bsn),
+        name_ct=cipher.encrypt_text(_NAME, identity.name),
+        birth_date_ct=cipher.encrypt_text(_BIRTH, identity.date_of_birth.isoformat()),
+        created_at=now,
     )
-    return encrypted, vault.blind_index("bsn", bsn), key
 
 
-def get_worker(tx: Tx, vault: Vault, gate: Gate, worker_id: uuid.UUID) -> WorkerOut:
-    check_worker_access(tx, gate, worker_id)
-    return decrypt_worker(vault, tx, worker_id)
+def get_worker(work: Work, worker_id: uuid.UUID) -> WorkerOut:
+    row, _ = read_worker(work, worker_id)
+    return _open(work.vault, row, table.KeyTable(work.tx).wrapped_key(row.person_id))
 
 
-def list_workers(tx: Tx, vault: Vault, gate: Gate, limit: int, offset: int) -> list[WorkerOut]:
-    rows = table.workers_of_employer(tx, gate.employer_id(), limit, offset)
-    gate.note_list("worker", {r.id for r in rows})
-    keys = table.KeyTable(tx).wrapped_keys_for([r.id for r in rows])
-    return [_open(vault, row, keys.get(row.id)) for row in rows]
-
-
-def create_employment(tx: Tx, gate: Gate, employment: EmploymentIn) -> EmploymentOut:
-    employer_id = gate.employer_id()
-    if table.worker_by_id(tx, employment.worker_id) is None:
-        raise InvalidInput([FieldError(field="worker_id", reason="no worker with this id; register the worker first")])
-    gate.check(
-        Action.CREATE,
+def read_worker(
+    work: Work, worker_id: uuid.UUID, record_type: str = "worker"
+) -> tuple[table.EncryptedWorker, Decision]:
+    """A worker record the actor may read (or NotFound, whether it exists elsewhere or not)."""
+    row = table.worker_by_id(work.tx, worker_id)
+    decision = work.check(
+        Action.READ,
         Record(
-            type="employment",
-            subject_worker_id=employment.worker_id,
-            related_employer_ids=frozenset({employer_id}),
+            type=record_type,
+            id=str(worker_id),
+            owner_employer_id=row.employer_id if row else None,
+            subject_person_id=row.person_id if row else None,
+            subject_worker_id=worker_id,
         ),
+    )
+    if row is None:
+        raise NotFound(f"{record_type} {worker_id} not found")
+    return row, decision
+
+
+def list_workers(work: Work, limit: int, offset: int) -> tuple[list[WorkerOut], int]:
+    rows, total = table.workers_in_scope(work.tx, work.scope(worker_column="id"), limit, offset)
+    work.note_list("worker", {r.id for r in rows})
+    return open_identities(work, rows), total
+
+
+def open_identities(work: Work, rows: list[table.EncryptedWorker]) -> list[WorkerOut]:
+    keys = table.KeyTable(work.tx).wrapped_keys_for(sorted({r.person_id for r in rows}, key=str))
+    return [_open(work.vault, row, keys.get(row.person_id)) for row in rows]
+
+
+def create_employment(work: Work, employment: EmploymentIn) -> EmploymentOut:
+    tx = work.tx
+    employer_id = work.employer_id()
+    if table.own_worker(tx, employer_id, employment.worker_id) is None:
+        raise InvalidInput([FieldError(field="worker_id", reason=NO_SUCH_WORKER)])
+    work.check(
+        Action.CREATE,
+        Record(type="employment", owner_employer_id=employer_id, subject_worker_id=employment.worker_id),
     )
     agency_id = None
     if employment.agency_kvk is not None:
@@ -113,40 +161,43 @@ def create_employment(tx: Tx, gate: Gate, employment: EmploymentIn) -> Employmen
     return out
 
 
-def list_employments(tx: Tx, gate: Gate, worker_id: uuid.UUID) -> list[EmploymentOut]:
-    check_worker_access(tx, gate, worker_id)
-    return table.employments_of_worker(tx, worker_id, employment_scope(gate))
+def list_employments(work: Work, worker_id: uuid.UUID) -> list[EmploymentOut]:
+    """The worker's employments the actor may see: its own, and as an agency the placements
+    it arranged (whichever hiring company recorded them)."""
+    row, _ = read_worker(work, worker_id, record_type="employment")
+    with exposure_table.windows(work.tx, history_windows(work, row)) as view:
+        return table.employments_in_windows(work.tx, view)
 
 
-def employment_scope(gate: Gate) -> tuple[str, list[object]]:
-    """An employment is the hiring company's and, for an agency worker, the agency's too."""
-    return scope_sql(gate.actor, owner_columns=("employer_id", "agency_employer_id"))
+def history_windows(work: Work, worker: table.EncryptedWorker) -> list[exposure_table.Window]:
+    """Which records a worker's history shows this actor, as (worker id, period) windows:
+    the policy's reach decides, this turns it into the person's worker ids and placements."""
+    reach = work.history_reach()
+    if reach is HistoryReach.PERSON:
+        return [exposure_table.Window(worker_id=w.id) for w in table.workers_of_person(work.tx, worker.person_id)]
+    windows = [exposure_table.Window(worker_id=worker.id)]
+    if reach is HistoryReach.EMPLOYER_AND_PLACEMENTS and work.actor.kind in (ActorKind.EMPLOYER, ActorKind.HYGIENIST):
+        for placement in table.placements_arranged_by(work.tx, work.employer_id(), worker.person_id):
+            windows.append(
+                exposure_table.Window(
+                    worker_id=placement.worker_id,
+                    employment_id=placement.id,
+                    start=placement.start_date,
+                    end=placement.end_date,
+                )
+            )
+    return windows
 
 
-def check_worker_access(tx: Tx, gate: Gate, worker_id: uuid.UUID, record_type: str = "worker") -> Decision:
-    """Reading anything about a worker needs a relationship (an employment) with them."""
-    related = table.related_employers(tx, [worker_id])[worker_id]
-    return gate.check(
-        Action.READ,
-        Record(
-            type=record_type,
-            id=str(worker_id),
-            subject_worker_id=worker_id,
-            related_employer_ids=related,
-        ),
-    )
-
-
-def decrypt_worker(vault: Vault, tx: Tx, worker_id: uuid.UUID) -> WorkerOut:
-    """The worker's identity in the clear; callers have checked access."""
-    row = table.worker_by_id(tx, worker_id)
-    if row is None:
-        raise NotFound(f"worker {worker_id} not found")
-    return _open(vault, row, table.KeyTable(tx).wrapped_key(worker_id))
+def _person_key(tx: Tx, person_id: uuid.UUID) -> WrappedKey:
+    key = table.KeyTable(tx).wrapped_key(person_id)
+    if key is None:
+        raise NotFound("this person's data key was destroyed; their records can no longer be added to")
+    return key
 
 
 def _open(vault: Vault, row: table.EncryptedWorker, key: WrappedKey | None) -> WorkerOut:
-    cipher = vault.worker_cipher(row.id, key)
+    cipher = vault.worker_cipher(row.person_id, key)
     return WorkerOut(
         id=row.id,
         bsn=cipher.decrypt_text(_BSN, row.bsn_ct),

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import msgspec
+import pyarrow as pa
 
 from registry.store.database import Tx
 from schemas.exposure import RegistrationOut, SegMemberOut, SegOut
@@ -19,17 +21,22 @@ from schemas.exposure import RegistrationOut, SegMemberOut, SegOut
 __all__ = [
     "MeasurementFilter",
     "MeasurementRow",
+    "Window",
     "count_measurements",
     "insert_measurements",
     "insert_registration",
     "insert_seg",
     "insert_seg_member",
     "measurement_rows",
+    "measurements_in_windows",
+    "own_measurement_ids",
     "own_seg_ids",
     "registration_rows",
+    "registrations_in_windows",
     "seg_by_id",
     "seg_members",
-    "segs_of",
+    "segs_in_scope",
+    "windows",
 ]
 
 
@@ -123,7 +130,7 @@ def count_measurements(
 def _measurement_condition(
     scope: tuple[str, list[object]], where: MeasurementFilter | None, ids: Sequence[uuid.UUID] | None
 ) -> tuple[str, list[object]]:
-    clauses, params = [scope[0].replace("employer_id", "m.employer_id")], list(scope[1])
+    clauses, params = [scope[0]], list(scope[1])
     f = where or MeasurementFilter()
     for clause, value in (
         ("m.worker_id = ?", f.worker_id),
@@ -140,6 +147,76 @@ def _measurement_condition(
         clauses.append("m.id IN (SELECT unnest(?::UUID[]))")
         params.append([str(i) for i in ids])
     return " AND ".join(clauses), params
+
+
+class Window(msgspec.Struct, frozen=True, kw_only=True):
+    """Part of a worker's history: the records naming `worker_id`, limited to one employment
+    (an agency's placement) and its period when those are given (dates inclusive)."""
+
+    worker_id: uuid.UUID
+    employment_id: uuid.UUID | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+_WINDOWS = "_history_windows"
+
+
+@contextmanager
+def windows(tx: Tx, parts: Sequence[Window]) -> Iterator[str]:
+    """Register a history's windows for this transaction's queries; yields the relation to
+    join (columns worker_id, employment_id, start_date, end_date)."""
+    table = pa.table(
+        {
+            "worker_id": pa.array([str(w.worker_id) for w in parts], pa.string()),
+            "employment_id": pa.array([str(w.employment_id) if w.employment_id else None for w in parts], pa.string()),
+            "start_date": pa.array([w.start for w in parts], pa.date32()),
+            "end_date": pa.array([w.end for w in parts], pa.date32()),
+        }
+    )
+    tx.register(_WINDOWS, table)
+    try:
+        yield (
+            "(SELECT CAST(worker_id AS UUID) AS worker_id, CAST(employment_id AS UUID) AS employment_id, "
+            f"start_date, end_date FROM {_WINDOWS})"
+        )
+    finally:
+        tx.unregister(_WINDOWS)
+
+
+def measurements_in_windows(tx: Tx, view: str) -> list[MeasurementRow]:
+    """A history's measurements, oldest first (each once, however many windows hold it)."""
+    return tx.structs(
+        MeasurementRow,
+        f"{_MEASUREMENT_SELECT} WHERE m.id IN (SELECT m2.id FROM measurements m2 JOIN {view} v "
+        "ON m2.worker_id = v.worker_id "
+        "AND (v.start_date IS NULL OR CAST(m2.sampling_start AS DATE) >= v.start_date) "
+        "AND (v.end_date IS NULL OR CAST(m2.sampling_start AS DATE) <= v.end_date)) "
+        "ORDER BY m.sampling_start, m.id",
+    )
+
+
+def registrations_in_windows(tx: Tx, view: str) -> list[RegistrationOut]:
+    """A history's register entries: those whose period overlaps a window's."""
+    rows, _ = registration_rows(
+        tx,
+        (
+            f"r.id IN (SELECT r2.id FROM registrations r2 JOIN {view} v ON r2.worker_id = v.worker_id "
+            "AND (v.end_date IS NULL OR r2.period_start <= v.end_date) "
+            "AND (v.start_date IS NULL OR r2.period_end IS NULL OR r2.period_end >= v.start_date))",
+            [],
+        ),
+        limit=None,
+    )
+    return rows
+
+
+def own_measurement_ids(tx: Tx, employer_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these measurements this employer recorded."""
+    rows = tx.all_in(
+        "SELECT id FROM measurements WHERE id IN (SELECT id FROM _ids) AND employer_id = ?", ids, [employer_id]
+    )
+    return {row[0] for row in rows}
 
 
 def measurement_by_id(tx: Tx, measurement_id: uuid.UUID) -> MeasurementRow | None:
@@ -160,8 +237,8 @@ def seg_by_id(tx: Tx, seg_id: uuid.UUID) -> SegOut | None:
     return tx.struct(SegOut, f"{_SEG} WHERE id = ?", [seg_id])
 
 
-def segs_of(tx: Tx, employer_id: uuid.UUID) -> list[SegOut]:
-    return tx.structs(SegOut, f"{_SEG} WHERE employer_id = ? ORDER BY name", [employer_id])
+def segs_in_scope(tx: Tx, scope: tuple[str, list[object]]) -> list[SegOut]:
+    return tx.structs(SegOut, f"{_SEG} WHERE {scope[0]} ORDER BY name, id", scope[1])
 
 
 def own_seg_ids(tx: Tx, employer_id: uuid.UUID, seg_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -231,7 +308,7 @@ def registration_rows(
     limit: int | None = 100,  # None: all
     offset: int = 0,
 ) -> tuple[list[RegistrationOut], int]:
-    clauses, params = [scope[0].replace("employer_id", "r.employer_id")], list(scope[1])
+    clauses, params = [scope[0]], list(scope[1])
     if registration_id is not None:
         clauses.append("r.id = ?")
         params.append(registration_id)

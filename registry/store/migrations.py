@@ -25,8 +25,9 @@ def applied_versions(tx: Tx) -> list[int]:
     return [row[0] for row in tx.all("SELECT version FROM schema_migrations ORDER BY version")]
 
 
-def migrate(db: Database) -> list[str]:
-    """Apply every migration not yet applied, each in its own transaction. Returns names."""
+def migrate(db: Database, until: int | None = None) -> list[str]:
+    """Apply every migration not yet applied (up to version `until`, for tests of a
+    migration), each in its own transaction. Returns names."""
     with db.write() as tx:
         tx.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -34,6 +35,8 @@ def migrate(db: Database) -> list[str]:
         )
     applied: list[str] = []
     for version, name, sql in _available():
+        if until is not None and version > until:
+            break
         with db.write() as tx:
             if version in applied_versions(tx):
                 continue

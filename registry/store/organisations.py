@@ -24,7 +24,7 @@ __all__ = [
     "own_site_ids",
     "revoke_api_key",
     "site_by_id",
-    "sites_of",
+    "sites_in_scope",
 ]
 
 
@@ -113,8 +113,8 @@ def site_by_id(tx: Tx, site_id: uuid.UUID) -> SiteOut | None:
     return tx.struct(SiteOut, f"{_SITE} WHERE id = ?", [site_id])
 
 
-def sites_of(tx: Tx, employer_id: uuid.UUID) -> list[SiteOut]:
-    return tx.structs(SiteOut, f"{_SITE} WHERE employer_id = ? ORDER BY name", [employer_id])
+def sites_in_scope(tx: Tx, scope: tuple[str, list[object]]) -> list[SiteOut]:
+    return tx.structs(SiteOut, f"{_SITE} WHERE {scope[0]} ORDER BY name, id", scope[1])
 
 
 def own_site_ids(tx: Tx, employer_id: uuid.UUID, site_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -8,7 +8,14 @@ from registry.store.database import Tx
 from registry.store.organisations import utcnow
 from schemas.substances import SubstanceIn, SubstanceOut
 
-__all__ = ["insert_substance", "list_substances", "substance_by_cas", "substance_ids_by_cas"]
+__all__ = [
+    "insert_substance",
+    "list_substances",
+    "substance_by_cas",
+    "substance_exists",
+    "substance_ids",
+    "substance_ids_by_cas",
+]
 
 _SUBSTANCE = (
     "SELECT id, name, cas, ec, carcinogen_category, mutagen_category, reprotoxic_category, "
@@ -60,3 +67,11 @@ def substance_ids_by_cas(tx: Tx) -> dict[str, uuid.UUID]:
 
 def list_substances(tx: Tx) -> list[SubstanceOut]:
     return tx.structs(SubstanceOut, f"{_SUBSTANCE} ORDER BY name")
+
+
+def substance_exists(tx: Tx, substance_id: uuid.UUID) -> bool:
+    return bool(tx.scalar("SELECT count(*) FROM substances WHERE id = ?", [substance_id]))
+
+
+def substance_ids(tx: Tx) -> set[uuid.UUID]:
+    return {row[0] for row in tx.all("SELECT id FROM substances")}

@@ -6,8 +6,7 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from analytics.compliance import ComplianceRow, Exceedance, TrendRow
-from registry.access import Actor, Purpose, audited
-from registry.runtime import Runtime
+from registry.access import Work
 from registry.services import compliance as service
 
 
@@ -26,20 +25,17 @@ class ComplianceController(Controller):
         ),
         sync_to_thread=True,
     )
-    def report(self, runtime: Runtime, actor: Actor, purpose: Purpose, bayesian: bool = True) -> list[ComplianceRow]:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return service.employer_report(tx, gate, bayesian=bayesian)
+    def report(self, work: Work, bayesian: bool = True) -> list[ComplianceRow]:
+        return work.read(lambda w: service.employer_report(w, bayesian=bayesian))
 
     @get("/exceedances", summary="Results above the limit in force on their date, worst first", sync_to_thread=True)
-    def exceedances(self, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[Exceedance]:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return service.employer_exceedances(tx, gate)
+    def exceedances(self, work: Work) -> list[Exceedance]:
+        return work.read(service.employer_exceedances)
 
     @get(
         "/trend",
         summary="Per substance and year: results, median exposure index, share above the limit",
         sync_to_thread=True,
     )
-    def trend(self, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[TrendRow]:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return service.employer_trend(tx, gate)
+    def trend(self, work: Work) -> list[TrendRow]:
+        return work.read(service.employer_trend)

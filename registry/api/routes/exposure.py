@@ -18,15 +18,13 @@ from litestar.openapi.spec import (
 )
 from litestar.params import Parameter
 
-from registry.access import Actor, Gate, Purpose, audited
+from registry.access import Work
 from registry.api.idempotency import Created, create_once, create_record
 from registry.api.routes.common import Limit, Offset, Page
-from registry.runtime import Runtime
 from registry.services import exposure_groups as seg_service
 from registry.services import measurements as measurement_service
 from registry.services import registrations as registration_service
 from registry.services.measurements import MeasurementFilter
-from registry.store import Tx
 from schemas.errors import FieldError, InvalidInput
 from schemas.exposure import (
     MAX_BATCH_ITEMS,
@@ -76,30 +74,24 @@ class ExposureController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: SegIn,
-        runtime: Runtime,
-        actor: Actor,
-        purpose: Purpose,
+        work: Work,
     ) -> Response[SegOut]:
         check(data)
         return create_record(
             request,
-            runtime,
-            actor,
-            purpose,
+            work,
             resource_type="seg",
-            create=lambda tx, gate: seg_service.create_seg(tx, gate, data),
+            create=lambda w: seg_service.create_seg(w, data),
             read=seg_service.get_seg,
         )
 
     @get("/segs", summary="This employer's SEGs", sync_to_thread=True)
-    def list_segs(self, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[SegOut]:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return seg_service.list_segs(tx, gate)
+    def list_segs(self, work: Work) -> list[SegOut]:
+        return work.read(seg_service.list_segs)
 
     @get("/segs/{seg_id:uuid}", summary="One SEG", sync_to_thread=True)
-    def get_seg(self, seg_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> SegOut:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return seg_service.get_seg(tx, gate, seg_id)
+    def get_seg(self, seg_id: uuid.UUID, work: Work) -> SegOut:
+        return work.read(lambda w: seg_service.get_seg(w, seg_id))
 
     @post(
         "/segs/{seg_id:uuid}/members",
@@ -111,60 +103,42 @@ class ExposureController(Controller):
         request: Request[Any, Any, Any],
         seg_id: uuid.UUID,
         data: SegMemberIn,
-        runtime: Runtime,
-        actor: Actor,
-        purpose: Purpose,
+        work: Work,
     ) -> Response[SegMemberOut]:
         check(data)
 
-        def create(tx: Tx, gate: Gate) -> Created[SegMemberOut]:
-            member = seg_service.add_seg_member(tx, gate, seg_id, data)
+        def create(work: Work) -> Created[SegMemberOut]:
+            member = seg_service.add_seg_member(work, seg_id, data)
             return member, [member.id], 201
 
-        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> SegMemberOut:
-            return next(m for m in seg_service.list_seg_members(tx, gate, seg_id) if m.id == ids[0])
+        def replay(work: Work, ids: list[uuid.UUID]) -> SegMemberOut:
+            return next(m for m in seg_service.list_seg_members(work, seg_id) if m.id == ids[0])
 
-        return create_once(
-            request,
-            runtime,
-            actor,
-            purpose,
-            resource_type="seg_member",
-            create=create,
-            replay=replay,
-        )
+        return create_once(request, work, resource_type="seg_member", create=create, replay=replay)
 
     @get("/segs/{seg_id:uuid}/members", summary="Who belonged to a SEG when", sync_to_thread=True)
-    def list_members(self, seg_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose) -> list[SegMemberOut]:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return seg_service.list_seg_members(tx, gate, seg_id)
+    def list_members(self, seg_id: uuid.UUID, work: Work) -> list[SegMemberOut]:
+        return work.read(lambda w: seg_service.list_seg_members(w, seg_id))
 
     @post("/measurements", summary="Record one measurement", sync_to_thread=True)
     def record_measurement(
         self,
         request: Request[Any, Any, Any],
         data: MeasurementIn,
-        runtime: Runtime,
-        actor: Actor,
-        purpose: Purpose,
+        work: Work,
     ) -> Response[MeasurementOut]:
         check(data)
 
-        def create(tx: Tx, gate: Gate) -> Created[MeasurementOut]:
-            (out,) = measurement_service.record_measurements(tx, runtime.vault, gate, [data], single=True)
+        def create(work: Work) -> Created[MeasurementOut]:
+            (out,) = measurement_service.record_measurements(work, [data], single=True)
             return out, [out.id], 201
-
-        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> MeasurementOut:
-            return measurement_service.get_measurement(tx, runtime.vault, gate, ids[0])
 
         return create_once(
             request,
-            runtime,
-            actor,
-            purpose,
+            work,
             resource_type="measurement",
             create=create,
-            replay=replay,
+            replay=lambda w, ids: measurement_service.get_measurement(w, ids[0]),
         )
 
     @post(
@@ -179,9 +153,7 @@ class ExposureController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: Any,
-        runtime: Runtime,
-        actor: Actor,
-        purpose: Purpose,
+        work: Work,
     ) -> Response[Page[MeasurementOut]]:
         # Decoded here rather than by Litestar, item by item, so that schema errors of some
         # items and store errors (unknown worker, ...) of the others come in one answer.
@@ -191,11 +163,9 @@ class ExposureController(Controller):
         unknown = [FieldError(field=k, reason="unknown field") for k in data if k != "items"]
         parsed, errors = parse_items(MeasurementIn, raw_items)
 
-        def create(tx: Tx, gate: Gate) -> Created[Page[MeasurementOut]]:
+        def create(work: Work) -> Created[Page[MeasurementOut]]:
             items = measurement_service.record_measurements(
-                tx,
-                runtime.vault,
-                gate,
+                work,
                 [item for _, item in parsed],
                 positions=[index for index, _ in parsed],
                 earlier_errors=unknown + errors,
@@ -206,23 +176,15 @@ class ExposureController(Controller):
                 201,
             )
 
-        def replay(tx: Tx, gate: Gate, ids: list[uuid.UUID]) -> Page[MeasurementOut]:
+        def replay(work: Work, ids: list[uuid.UUID]) -> Page[MeasurementOut]:
             items, total = measurement_service.list_measurements(
-                tx, runtime.vault, gate, MeasurementFilter(), limit=len(ids), offset=0, ids=ids
+                work, MeasurementFilter(), limit=len(ids), offset=0, ids=ids
             )
             position = {measurement_id: i for i, measurement_id in enumerate(ids)}
             items.sort(key=lambda m: position[m.id])  # the order of the first answer
             return Page(items=items, total=total, limit=len(ids), offset=0)
 
-        return create_once(
-            request,
-            runtime,
-            actor,
-            purpose,
-            resource_type="measurement",
-            create=create,
-            replay=replay,
-        )
+        return create_once(request, work, resource_type="measurement", create=create, replay=replay)
 
     @get(
         "/measurements",
@@ -231,9 +193,7 @@ class ExposureController(Controller):
     )
     def list_measurements(
         self,
-        runtime: Runtime,
-        actor: Actor,
-        purpose: Purpose,
+        work: Work,
         worker_id: uuid.UUID | None = None,
         seg_id: uuid.UUID | None = None,
         substance_cas: str | None = None,
@@ -251,54 +211,40 @@ class ExposureController(Controller):
             sampled_from=sampled_from,
             sampled_before=sampled_before,
         )
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            items, total = measurement_service.list_measurements(tx, runtime.vault, gate, where, limit, offset)
+        items, total = work.read(lambda w: measurement_service.list_measurements(w, where, limit, offset))
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/measurements/{measurement_id:uuid}", summary="One measurement", sync_to_thread=True)
-    def get_measurement(
-        self, measurement_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose
-    ) -> MeasurementOut:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return measurement_service.get_measurement(tx, runtime.vault, gate, measurement_id)
+    def get_measurement(self, measurement_id: uuid.UUID, work: Work) -> MeasurementOut:
+        return work.read(lambda w: measurement_service.get_measurement(w, measurement_id))
 
     @post("/registrations", summary="Add an entry to the exposure register", sync_to_thread=True)
     def create_registration(
         self,
         request: Request[Any, Any, Any],
         data: RegistrationIn,
-        runtime: Runtime,
-        actor: Actor,
-        purpose: Purpose,
+        work: Work,
     ) -> Response[RegistrationOut]:
         check(data)
         return create_record(
             request,
-            runtime,
-            actor,
-            purpose,
+            work,
             resource_type="registration",
-            create=lambda tx, gate: registration_service.create_registration(tx, gate, data),
+            create=lambda w: registration_service.create_registration(w, data),
             read=registration_service.get_registration,
         )
 
     @get("/registrations", summary="This employer's exposure register", sync_to_thread=True)
     def list_registrations(
         self,
-        runtime: Runtime,
-        actor: Actor,
-        purpose: Purpose,
+        work: Work,
         worker_id: uuid.UUID | None = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Page[RegistrationOut]:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            items, total = registration_service.list_registrations(tx, gate, worker_id, limit, offset)
+        items, total = work.read(lambda w: registration_service.list_registrations(w, worker_id, limit, offset))
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/registrations/{registration_id:uuid}", summary="One register entry", sync_to_thread=True)
-    def get_registration(
-        self, registration_id: uuid.UUID, runtime: Runtime, actor: Actor, purpose: Purpose
-    ) -> RegistrationOut:
-        with audited(runtime.db, actor, purpose) as gate, runtime.db.read() as tx:
-            return registration_service.get_registration(tx, gate, registration_id)
+    def get_registration(self, registration_id: uuid.UUID, work: Work) -> RegistrationOut:
+        return work.read(lambda w: registration_service.get_registration(w, registration_id))

@@ -1,0 +1,37 @@
+"""A signed-in worker's own view: their whole history and who read their data."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from registry.access import Work
+from registry.api.routes.common import Limit, Offset, Page
+from registry.services import me as service
+from schemas.access import AccessLogEntry
+from schemas.history import WorkerHistory
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ("worker",)
+
+    @get(
+        "/history",
+        summary="Mijn blootstellingsgeschiedenis / my exposure history, across all employers",
+        description=(
+            "Every employer's records about you, for as long as they are kept, biological values included. "
+            "Sign in as a worker (OpenID Connect)."
+        ),
+        sync_to_thread=True,
+    )
+    def history(self, work: Work) -> WorkerHistory:
+        return work.read(service.my_history)
+
+    @get(
+        "/access-log",
+        summary="Wie heeft mijn gegevens ingezien / who read my data: when, for whom, why",
+        sync_to_thread=True,
+    )
+    def access_log(self, work: Work, limit: Limit = 100, offset: Offset = 0) -> Page[AccessLogEntry]:
+        items, total = work.read(lambda w: service.my_access_log(w, limit, offset))
+        return Page(items=items, total=total, limit=limit, offset=offset)

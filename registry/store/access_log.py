@@ -1,0 +1,29 @@
+"""Reading the audit log for a worker: who read their data, when, for whom, why."""
+
+from __future__ import annotations
+
+import uuid
+
+from registry.store.database import Tx
+from schemas.access import AccessLogEntry
+
+__all__ = ["access_log_of_person"]
+
+
+def access_log_of_person(tx: Tx, person_id: uuid.UUID, limit: int, offset: int) -> tuple[list[AccessLogEntry], int]:
+    """Entries naming any of the person's worker ids, newest first, with the employer an
+    API key, mandate or contract acted for resolved to its name."""
+    where = "a.subject_worker_id IN (SELECT id FROM workers WHERE person_id = ?)"
+    total = int(tx.scalar(f"SELECT count(*) FROM audit_log a WHERE {where}", [person_id]))
+    entries = tx.structs(
+        AccessLogEntry,
+        "SELECT a.occurred_at, a.actor_type AS actor_role, a.actor_id AS actor, "
+        "coalesce(e.name, ek.name) AS acting_for, a.action, a.resource_type AS record_type, a.purpose, a.outcome, "
+        "a.reason FROM audit_log a "
+        "LEFT JOIN employers e ON a.acting_for = 'employer:' || CAST(e.id AS VARCHAR) "
+        "LEFT JOIN api_keys k ON a.actor_id = 'key:' || k.key_id "
+        "LEFT JOIN employers ek ON ek.id = k.employer_id "
+        f"WHERE {where} ORDER BY a.occurred_at DESC, a.stream, a.seq DESC LIMIT ? OFFSET ?",
+        [person_id, limit, offset],
+    )
+    return entries, total

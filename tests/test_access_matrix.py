@@ -1,0 +1,453 @@
+"""The authorisation matrix: every role x every endpoint x records that are the caller's own,
+someone else's, and of a relationship that ended, over real HTTP against a real server, with
+tokens from a real third-party OpenID provider.
+
+Each row says what each caller gets (status code); every answer is also searched for the
+markers of records the caller may not see (ids, BSNs, biological values), so nothing foreign
+leaks through a list, a filter, a count, a status code or an error text. A new endpoint joins
+`ENDPOINTS`; `test_every_endpoint_is_in_the_matrix` fails until it does.
+
+The world:
+- person P (BSN_P): placed at employer A through agency G since 2015 (A records, G arranged
+  it); employed by C from 2000 to 2010 (ended); registered by G itself as its own worker,
+  with another birth date (a reconciliation item for the operator).
+- person Q (BSN_Q): employed by B.
+- doctor-1: contract with A in force, with B ended. hygienist-1: mandate from A in force,
+  from C ended. worker-1 is P, worker-2 is Q; inspector-1, researcher-1, operator-1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from registry.api.app import create_app
+from registry.demo import valid_bsn
+from registry.runtime import open_runtime
+from tests.conftest import Employer, Server, create_employer, make_place
+from tests.helpers import air_sample
+from tests.oidc import OidcProvider
+
+BSN_P, BSN_Q = "123456782", "111222333"
+_rng = random.Random(14)
+FRESH_BSNS = (valid_bsn(_rng) for _ in itertools.count())
+BIO_P, BIO_Q = 31.7, 27.3
+SIGN_IN_ROLES = "worker,company_doctor,hygienist,inspector,researcher,operator"
+ALL = ("A", "B", "C", "G", "doctor", "hygienist", "worker_p", "worker_q", "inspector", "researcher", "operator")
+
+
+class World(msgspec.Struct):
+    server: Server
+    callers: dict[str, httpx.Client]
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, oidc_provider: OidcProvider) -> Iterator[World]:
+    place = make_place(tmp_path_factory.mktemp("matrix"), "duckdb")
+    employers = {
+        "A": create_employer(place, "41414140", "Inlener A B.V."),
+        "B": create_employer(place, "42424240", "Vreemde B B.V."),
+        "C": create_employer(place, "43434340", "Vroeger C B.V."),
+        "G": create_employer(place, "44444440", "Uitzendbureau G B.V."),
+    }
+    server = Server(place, env={"REGISTRY_OIDC_ISSUERS": f"{oidc_provider.issuer}={SIGN_IN_ROLES}"})
+    server.start()
+    clients: list[httpx.Client] = []
+    try:
+        ids = _build(server, employers, oidc_provider)
+        tokens = {
+            "doctor": oidc_provider.token("doctor-1", {"registry_role": "company_doctor"}),
+            "hygienist": oidc_provider.token("hygienist-1", {"registry_role": "hygienist"}),
+            "worker_p": oidc_provider.token("worker-1", {"registry_role": "worker", "bsn": BSN_P}),
+            "worker_q": oidc_provider.token("worker-2", {"registry_role": "worker", "bsn": BSN_Q}),
+            "inspector": oidc_provider.token("inspector-1", {"registry_role": "inspector"}),
+            "researcher": oidc_provider.token(
+                "researcher-1", {"registry_role": "researcher", "registry_project": "p1"}
+            ),
+            "operator": oidc_provider.token("operator-1", {"registry_role": "operator"}),
+        }
+        callers = {name: server.client(e.api_key) for name, e in employers.items()}
+        callers |= {name: server.client(token) for name, token in tokens.items()}
+        callers["anonymous"] = server.client()
+        clients = list(callers.values())
+        yield World(server=server, callers=callers, ids=ids)
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+
+
+def _ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _build(server: Server, employers: dict[str, Employer], provider: OidcProvider) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    a, b, c, g = (server.client(employers[k].api_key) for k in "ABCG")
+    with a, b, c, g:
+        p = {"bsn": BSN_P, "name": "Piet Placement", "date_of_birth": "1970-01-01"}
+        ids["wa"] = _ok(a.post("/api/v1/workers", json=p))["id"]
+        ids["wc"] = _ok(c.post("/api/v1/workers", json=p))["id"]
+        ids["wg"] = _ok(g.post("/api/v1/workers", json={**p, "date_of_birth": "1970-01-02"}))["id"]
+        ids["wb"] = _ok(b.post("/api/v1/workers", json={"bsn": BSN_Q, "name": "Q", "date_of_birth": "1980-01-01"}))[
+            "id"
+        ]
+        placement = {"employment_type": "agency", "agency_kvk": employers["G"].kvk}
+        _ok(a.post("/api/v1/employments", json={"worker_id": ids["wa"], "start_date": "2015-01-01", **placement}))
+        _ok(
+            c.post(
+                "/api/v1/employments",
+                json={"worker_id": ids["wc"], "start_date": "2000-01-01", "end_date": "2010-12-31"},
+            )
+        )
+        _ok(g.post("/api/v1/employments", json={"worker_id": ids["wg"], "start_date": "2015-01-01"}))
+        _ok(b.post("/api/v1/employments", json={"worker_id": ids["wb"], "start_date": "2015-01-01"}))
+        ids["sA"] = _ok(a.post("/api/v1/sites", json={"name": "Hal A"}))["id"]
+        ids["sB"] = _ok(b.post("/api/v1/sites", json={"name": "Hal B"}))["id"]
+        ids["gA"] = _ok(a.post("/api/v1/segs", json={"name": "Spuiters A"}))["id"]
+        ids["gB"] = _ok(b.post("/api/v1/segs", json={"name": "Spuiters B"}))["id"]
+        _ok(a.post(f"/api/v1/segs/{ids['gA']}/members", json={"worker_id": ids["wa"], "start_date": "2015-01-01"}))
+        _ok(b.post(f"/api/v1/segs/{ids['gB']}/members", json={"worker_id": ids["wb"], "start_date": "2015-01-01"}))
+        ids["mA"] = _ok(a.post("/api/v1/measurements", json=air_sample(ids["wa"], value=0.4242)))["id"]
+        ids["mB"] = _ok(b.post("/api/v1/measurements", json=air_sample(ids["wb"], value=0.5151)))["id"]
+        ids["mC"] = _ok(
+            c.post(
+                "/api/v1/measurements",
+                json=air_sample(
+                    ids["wc"],
+                    value=0.6161,
+                    sampling_start="2005-03-04T07:30:00+01:00",
+                    sampling_end="2005-03-04T15:00:00+01:00",
+                ),
+            )
+        )["id"]
+        ids["bA"] = _ok(a.post("/api/v1/measurements", json=_blood(ids["wa"], BIO_P)))["id"]
+        ids["bB"] = _ok(b.post("/api/v1/measurements", json=_blood(ids["wb"], BIO_Q)))["id"]
+        ids["rA"] = _ok(a.post("/api/v1/registrations", json=_entry(ids["wa"])))["id"]
+        ids["rB"] = _ok(b.post("/api/v1/registrations", json=_entry(ids["wb"])))["id"]
+        today = dt.date.today()
+        for client, key, role, subject, start, end in (
+            (a, "grant_doctor_A", "company_doctor", "doctor-1", "2020-01-01", None),
+            (b, "grant_doctor_B", "company_doctor", "doctor-1", "2016-01-01", str(today - dt.timedelta(days=1))),
+            (a, "grant_hygienist_A", "hygienist", "hygienist-1", "2020-01-01", str(today + dt.timedelta(days=30))),
+            (c, "grant_hygienist_C", "hygienist", "hygienist-1", "2001-01-01", "2009-12-31"),
+            (a, "grant_spare_A", "hygienist", "nobody", "2020-01-01", None),
+        ):
+            body = {"role": role, "issuer": provider.issuer, "subject": subject, "valid_from": start, "valid_to": end}
+            ids[key] = _ok(client.post("/api/v1/grants", json=body))["id"]
+    return ids
+
+
+def _blood(worker_id: str, value: float) -> dict[str, Any]:
+    return {
+        "sample_type": "biological",
+        "substance_cas": "7439-92-1",
+        "worker_id": worker_id,
+        "value": value,
+        "unit": "ug/100mL",
+        "matrix": "blood",
+        "analyte": "lood in bloed",
+        "sampling_start": "2024-05-01T09:00:00+02:00",
+        "sampling_end": "2024-05-01T09:05:00+02:00",
+    }
+
+
+def _entry(worker_id: str) -> dict[str, Any]:
+    return {
+        "worker_id": worker_id,
+        "substance_cas": "71-43-2",
+        "task": "tanken",
+        "period_start": "2016-01-01",
+        "level_value": 0.5,
+        "level_unit": "mg/m3",
+        "basis": "measured",
+    }
+
+
+# What each caller may never see in any answer (besides what it sent itself).
+P_RECORDS = {"wa", "wc", "wg", "mA", "mC", "bA", "rA"}
+Q_RECORDS = {"wb", "mB", "bB", "rB"}
+FORBIDDEN_MARKERS: dict[str, set[str]] = {
+    "A": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "sB", "gB", "bsn_q", "bio_p", "bio_q", "grant_doctor_B"},
+    "B": P_RECORDS | {"sA", "gA", "bsn_p", "bio_p", "bio_q", "grant_doctor_A"},
+    "C": {"wa", "wg", "wb", "mA", "bA", "rA", "mB", "bB", "rB", "bsn_q", "bio_p", "bio_q"},
+    "G": {"wc", "wb", "mB", "bB", "rB", "mC", "bsn_q", "bio_p", "bio_q", "grant_doctor_A"},
+    "doctor": {"wb", "mB", "bB", "rB", "wc", "wg", "mC", "bsn_q", "bio_q"},
+    "hygienist": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "bsn_q", "bio_p", "bio_q"},
+    "worker_p": Q_RECORDS | {"bsn_q", "bio_q", "sB", "gB"},
+    "worker_q": P_RECORDS | {"bsn_p", "bio_p", "sA", "gA"},
+    "inspector": {"bio_p", "bio_q"},
+    "researcher": P_RECORDS | Q_RECORDS | {"bsn_p", "bsn_q", "bio_p", "bio_q"},
+    "operator": {"bio_p", "bio_q"},
+    "anonymous": P_RECORDS | Q_RECORDS | {"bsn_p", "bsn_q", "bio_p", "bio_q"},
+}
+
+
+def _expect(default: int, **overrides: int) -> dict[str, int]:
+    expected = dict.fromkeys(ALL, default) | overrides
+    expected["anonymous"] = 401
+    return expected
+
+
+def _only(status: int, others: int, *callers: str) -> dict[str, int]:
+    return _expect(others, **dict.fromkeys(callers, status))
+
+
+# (method, path template, body template or None, expected status per caller)
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
+    ("GET", "/api/v1/me", None, _expect(200)),
+    ("GET", "/api/v1/substances", None, _expect(200)),
+    # workers: own record, someone else's, and one of an ended employment (C still keeps its own)
+    ("GET", "/api/v1/workers", None, _expect(200, researcher=403)),
+    (
+        "GET",
+        "/api/v1/workers/{wa}",
+        None,
+        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
+    ),
+    ("GET", "/api/v1/workers/{wb}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
+    ("GET", "/api/v1/workers/{wc}", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
+    ("GET", "/api/v1/workers/{wg}/employments", None, _only(200, 404, "G", "worker_p", "inspector", "operator")),
+    (
+        "GET",
+        "/api/v1/workers/{wa}/employments",
+        None,
+        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
+    ),
+    (
+        "GET",
+        "/api/v1/workers/{wa}/history",
+        None,
+        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
+    ),
+    ("GET", "/api/v1/workers/{wb}/history", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
+    ("GET", "/api/v1/workers/{wg}/history", None, _only(200, 404, "G", "worker_p", "inspector", "operator")),
+    ("GET", "/api/v1/workers/{wc}/history", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
+    # measurements: air and biological, own and foreign, of an ended employment and contract
+    ("GET", "/api/v1/measurements", None, _expect(200, researcher=403)),
+    ("GET", "/api/v1/measurements?worker_id={wb}", None, _expect(200, researcher=403)),
+    (
+        "GET",
+        "/api/v1/measurements/{mA}",
+        None,
+        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
+    ),
+    (
+        "GET",
+        "/api/v1/measurements/{bA}",
+        None,
+        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
+    ),
+    ("GET", "/api/v1/measurements/{bB}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
+    ("GET", "/api/v1/measurements/{mC}", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
+    ("GET", "/api/v1/registrations", None, _expect(200, researcher=403)),
+    (
+        "GET",
+        "/api/v1/registrations/{rA}",
+        None,
+        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
+    ),
+    ("GET", "/api/v1/registrations/{rB}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
+    ("GET", "/api/v1/segs", None, _expect(200, researcher=403)),
+    ("GET", "/api/v1/segs/{gA}", None, _only(200, 404, "A", "doctor", "hygienist", "inspector", "operator")),
+    ("GET", "/api/v1/segs/{gB}/members", None, _only(200, 404, "B", "inspector", "operator")),
+    ("GET", "/api/v1/sites", None, _expect(200, researcher=403)),
+    ("GET", "/api/v1/compliance/report?bayesian=false", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    ("GET", "/api/v1/compliance/exceedances", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    ("GET", "/api/v1/compliance/trend", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    ("GET", "/api/v1/me/history", None, _only(200, 403, "worker_p", "worker_q")),
+    ("GET", "/api/v1/me/access-log", None, _only(200, 403, "worker_p", "worker_q")),
+    ("GET", "/api/v1/grants", None, _only(200, 403, "A", "B", "C", "G")),
+    ("GET", "/api/v1/operator/reconciliations", None, _only(200, 403, "operator")),
+    # writes: recording for one's own worker, for someone else's, and after an employment ended
+    (
+        "POST",
+        "/api/v1/workers",
+        {"bsn": "{fresh_bsn}", "name": "Nieuw", "date_of_birth": "1990-01-01"},
+        _only(201, 403, "A", "B", "C", "G", "hygienist"),
+    ),
+    (
+        "POST",
+        "/api/v1/employments",
+        {"worker_id": "{wa}", "start_date": "2014-01-01", "end_date": "2014-06-30"},
+        _expect(403, A=201, hygienist=201, B=422, C=422, G=422),
+    ),
+    ("POST", "/api/v1/measurements", {"sample": "{wa}"}, _expect(403, A=201, hygienist=201, B=422, C=422, G=422)),
+    (
+        "POST",
+        "/api/v1/measurements",
+        {"sample_after_end": "{wc}"},
+        _expect(403, A=422, B=422, C=422, G=422, hygienist=422),
+    ),
+    ("POST", "/api/v1/measurements/batch", {"batch": "{wa}"}, _expect(403, A=201, hygienist=201, B=422, C=422, G=422)),
+    ("POST", "/api/v1/registrations", {"entry": "{wa}"}, _expect(403, A=201, hygienist=201, B=422, C=422, G=422)),
+    ("POST", "/api/v1/segs", {"name": "Nieuwe SEG"}, _only(201, 403, "A", "B", "C", "G", "hygienist")),
+    (
+        "POST",
+        "/api/v1/segs/{gA}/members",
+        {"worker_id": "{wa}", "start_date": "2016-01-01"},
+        _expect(403, A=201, hygienist=201, B=404, C=404, G=404),
+    ),
+    (
+        "POST",
+        "/api/v1/segs/{gB}/members",
+        {"worker_id": "{wb}", "start_date": "2016-01-01"},
+        _expect(403, B=201, A=404, C=404, G=404, hygienist=404),
+    ),
+    ("POST", "/api/v1/sites", {"name": "Nieuwe hal"}, _only(201, 403, "A", "B", "C", "G", "hygienist")),
+    (
+        "POST",
+        "/api/v1/substances",
+        {"name": "Benzeen", "cas": "71-43-2"},
+        _only(200, 403, "A", "B", "C", "G", "hygienist"),
+    ),
+    (
+        "POST",
+        "/api/v1/grants",
+        {"role": "hygienist", "issuer": "https://idp.example", "subject": "s", "valid_from": "2026-01-01"},
+        _only(201, 403, "A", "B", "C", "G"),
+    ),
+    ("DELETE", "/api/v1/grants/{grant_spare_A}", None, _expect(403, B=404, C=404, G=404, A=204)),
+    ("POST", "/api/v1/operator/reconciliations/{unknown_item}/resolve", {"note": "x"}, _only(404, 403, "operator")),
+]
+
+
+def _fill(template: Any, ids: dict[str, str]) -> Any:
+    if isinstance(template, str):
+        return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+    if isinstance(template, dict):
+        return {k: _fill(v, ids) for k, v in template.items()}
+    return template
+
+
+def _body(template: dict[str, Any] | None, ids: dict[str, str]) -> dict[str, Any] | None:
+    """Request bodies; a few shorthands stand for whole records built around one worker id."""
+    if template is None:
+        return None
+    filled = _fill(template, ids)
+    if "sample" in filled:
+        return air_sample(filled["sample"], value=0.111)
+    if "sample_after_end" in filled:
+        return air_sample(filled["sample_after_end"], value=0.111)  # 2024: C's employment ended 2010
+    if "batch" in filled:
+        return {"items": [air_sample(filled["batch"], value=0.112)]}
+    if "entry" in filled:
+        return _entry(filled["entry"])
+    return dict(filled)
+
+
+def _markers(world: World, caller: str) -> dict[str, str]:
+    values = world.ids | {"bsn_p": BSN_P, "bsn_q": BSN_Q, "bio_p": f'"value":{BIO_P}', "bio_q": f'"value":{BIO_Q}'}
+    return {name: values[name] for name in FORBIDDEN_MARKERS[caller]}
+
+
+@pytest.mark.parametrize("method,path,body,expected", ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
+def test_matrix(world: World, method: str, path: str, body: dict[str, Any] | None, expected: dict[str, int]) -> None:
+    ids = world.ids | {"unknown_item": f"{uuid.uuid4()}:0000"}
+    for caller, status in expected.items():
+        ids["fresh_bsn"] = next(FRESH_BSNS)
+        url = _fill(path, ids)
+        payload = _body(body, ids)
+        response = world.callers[caller].request(method, url, json=payload)
+        assert response.status_code == status, f"{caller}: {method} {url} -> {response.status_code} {response.text}"
+        if status >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json"), caller
+        sent = url + (msgspec.json.encode(payload).decode() if payload else "")
+        for name, value in _markers(world, caller).items():
+            if value not in sent:
+                at = response.text.find(value)
+                assert at < 0, f"{caller}: {method} {url} reveals {name}: …{response.text[max(0, at - 120) : at + 40]}…"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Litestar 3 style hints, not this test's subject
+def test_every_endpoint_is_in_the_matrix(tmp_path: Path) -> None:
+    """Every route of the app is a row of the matrix (new endpoints must join it)."""
+    runtime = open_runtime(make_place(tmp_path, "duckdb").settings())
+    try:
+        app = create_app(runtime)
+        routes = {
+            (method, route.path)
+            for route in app.routes
+            if route.path.startswith("/api/")
+            for method in getattr(route, "methods", set())
+            if method not in ("HEAD", "OPTIONS")
+        }
+    finally:
+        runtime.close()
+    covered = {(m, re.sub(r"\{(\w+)\}", "{}", p.split("?")[0])) for m, p, _, _ in ENDPOINTS}
+    normalised = {(m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p in routes}
+    assert normalised - covered == set()
+
+
+def test_medical_values_reach_only_the_worker_and_the_doctor(world: World) -> None:
+    bio = world.ids["bA"]
+    seen = {
+        caller: world.callers[caller].get(f"/api/v1/measurements/{bio}").json()
+        for caller in ("A", "hygienist", "doctor", "worker_p", "inspector", "operator")
+    }
+    assert seen["doctor"]["value"] == BIO_P and seen["worker_p"]["value"] == BIO_P
+    for caller in ("A", "hygienist", "inspector", "operator"):
+        assert seen[caller]["value"] is None and seen[caller]["result_withheld"].startswith("medisch"), caller
+    for caller, visible in (("doctor", True), ("worker_p", True), ("A", False), ("inspector", False)):
+        listed = world.callers[caller].get("/api/v1/measurements", params={"sample_type": "biological"}).json()
+        values = {m["id"]: m["value"] for m in listed["items"]}
+        assert values[bio] == (BIO_P if visible else None), caller
+
+
+def test_the_agency_sees_its_placements_exposure_and_nothing_else(world: World) -> None:
+    history = world.callers["G"].get(f"/api/v1/workers/{world.ids['wg']}/history").json()
+    measured = {m["measurement"]["id"]: m["measurement"] for m in history["measurements"]}
+    assert {world.ids["mA"], world.ids["bA"]} <= set(measured)  # A recorded them during G's placement
+    hirers = {e["employer_id"] for e in history["employments"] if e["employment_type"] == "agency"}
+    assert {m["employer_id"] for m in measured.values()} == hirers
+    assert measured[world.ids["bA"]]["value"] is None  # medical: not for an employer
+    assert world.ids["rA"] in {r["id"] for r in history["registrations"]}
+    assert {r["worker_id"] for r in history["registrations"]} == {world.ids["wa"]}
+    kinds = sorted((e["worker_id"] == world.ids["wg"], e["employment_type"]) for e in history["employments"])
+    assert kinds == [(False, "agency"), (True, "employee")]  # A's placement of P, and G's own employment
+
+
+def test_the_worker_sees_every_employer_and_who_read(world: World) -> None:
+    worker = world.callers["worker_p"]
+    history = worker.get("/api/v1/me/history").json()
+    measured = {m["measurement"]["id"]: m["measurement"] for m in history["measurements"]}
+    assert set(measured) >= {world.ids["mA"], world.ids["bA"], world.ids["mC"]}
+    assert measured[world.ids["bA"]]["value"] == BIO_P
+    assert history["scope"] == "registry"
+    me = worker.get("/api/v1/me").json()
+    assert {i["id"] for i in me["identities"]} == {world.ids["wa"], world.ids["wc"], world.ids["wg"]}
+    world.callers["A"].get(f"/api/v1/workers/{world.ids['wa']}")
+    log = worker.get("/api/v1/me/access-log", params={"limit": 500}).json()
+    readers = {(e["actor_role"], e["acting_for"]) for e in log["items"] if e["outcome"] == "allowed"}
+    assert ("employer", "Inlener A B.V.") in readers
+    assert all(e["record_type"] for e in log["items"]) and log["total"] >= len(log["items"])
+
+
+def test_the_operator_reconciles_differing_identities(world: World) -> None:
+    operator = world.callers["operator"]
+    items = operator.get("/api/v1/operator/reconciliations").json()
+    (item,) = [i for i in items if {v["worker_id"] for v in i["versions"]} >= {world.ids["wa"], world.ids["wg"]}]
+    assert item["differs"] == ["date_of_birth"]
+    assert {v["employer_name"] for v in item["versions"]} == {
+        "Inlener A B.V.",
+        "Vroeger C B.V.",
+        "Uitzendbureau G B.V.",
+    }
+    resolved = operator.post(f"/api/v1/operator/reconciliations/{item['id']}/resolve", json={"note": "G corrigeert"})
+    assert resolved.status_code == 204, resolved.text
+    assert item["id"] not in {i["id"] for i in operator.get("/api/v1/operator/reconciliations").json()}
+    again = operator.get("/api/v1/operator/reconciliations", params={"include_resolved": True}).json()
+    assert [i["resolution"] for i in again if i["id"] == item["id"]] == ["G corrigeert"]
