@@ -123,7 +123,7 @@ def save_keyring(keyring: Keyring, path: Path) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def load_keyring(path: Path) -> Keyring:
@@ -155,7 +155,8 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a file created or renamed in `directory` survive a crash (the entry, not just the data)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

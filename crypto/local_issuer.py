@@ -40,7 +40,7 @@ from joserfc.jwa import EdDSAAlgorithm, JWSAlgModel
 from joserfc.jwk import JWKRegistry, Key, KeySet, OKPKey
 from joserfc.jws import JWSRegistry
 
-from crypto.keyring import KeyringError
+from crypto.keyring import KeyringError, fsync_dir
 
 __all__ = [
     "LOCAL_ISSUER",
@@ -261,7 +261,7 @@ class LocalIssuer:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             raise
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return issuer
 
     @classmethod
@@ -322,11 +322,3 @@ class LocalIssuer:
         """The JWKS to trust this issuer with: the public key only."""
         public = self._key.as_dict(private=False, kid=self.kid, alg="EdDSA")
         return {"keys": [public]}
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

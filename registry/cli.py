@@ -19,11 +19,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn
 
 import msgspec
 
 from registry.access import Actor, ActorKind, Purpose, Work, audit
+from registry.command_io import CommandFailed, Io, ParseExit
 from registry.runtime import Runtime, open_runtime
 from registry.services import organisations as org_service
 from registry.settings import Settings
@@ -37,42 +38,7 @@ from schemas.validation import check
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-__all__ = ["CommandFailed", "Io", "ParseExit", "main", "parse_args", "run"]
-
-
-class CommandFailed(Exception):
-    """A command's refusal: reported as `registry: <message>` on stderr, exit code 2."""
-
-
-class ParseExit(Exception):
-    """What argparse would print before exiting (help, a usage error), as a value: the
-    operator channel parses inside the server, which must neither exit nor print."""
-
-    def __init__(self, status: int, out: str = "", err: str = "") -> None:
-        super().__init__(err or out)
-        self.status, self.out, self.err = status, out, err
-
-
-class Io:
-    """A command's output streams and the operator's files, which the command reaches only
-    through this object: its own process's in the CLI, buffers and the files sent along
-    when the command runs inside the server for a CLI on the operator channel."""
-
-    def __init__(self, out: TextIO, err: TextIO) -> None:
-        self.out = out
-        self.err = err
-
-    def read_text(self, path: str) -> str:
-        try:
-            return Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CommandFailed(f"cannot read {path}: {exc.strerror}") from None
-
-    def write_text(self, path: str, text: str) -> None:
-        try:
-            Path(path).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise CommandFailed(f"cannot write {path}: {exc.strerror}") from None
+__all__ = ["main", "parse_args", "run"]
 
 
 def _print_json(io: Io, value: object) -> None:
@@ -86,7 +52,7 @@ def cmd_init(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
 
 def cmd_serve(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from registry.api.app import create_app
-    from registry.operator_channel import serve  # imports this module
+    from registry.operator_channel import CommandTable, serve
 
     if args.demo:
         from registry.demo import load_demo
@@ -97,7 +63,7 @@ def cmd_serve(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
             io.out.write(f"  {line}\n")
     url = f"http://{args.host}:{args.port}"
     io.out.write(f"serving on {url}/api/v1  (docs: {url}/schema/swagger)\n")
-    serve(rt, create_app(rt), args.host, args.port, io)
+    serve(rt, create_app(rt), args.host, args.port, io, CommandTable(parse=parse_args, run=run))
 
 
 def cmd_employer_create(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
@@ -439,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         runtime = open_runtime(settings)
     except StoreBusy as busy:
-        from registry.operator_channel import forward  # imports this module
+        from registry.operator_channel import forward
 
         forwarded = forward(settings.data_dir, argv, args, io)
         if forwarded is None:  # no server answers on its channel: something else holds the store

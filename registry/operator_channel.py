@@ -20,7 +20,7 @@ import signal
 import socket
 import struct
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from io import StringIO
 from pathlib import Path
 
@@ -32,10 +32,10 @@ from litestar.types import ASGIApp
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from registry.cli import CommandFailed, Io, ParseExit, parse_args, run
+from registry.command_io import CommandFailed, Io, ParseExit
 from registry.runtime import Runtime
 
-__all__ = ["Command", "Outcome", "create_operator_app", "execute", "forward", "serve", "socket_path"]
+__all__ = ["Command", "CommandTable", "Outcome", "create_operator_app", "execute", "forward", "serve", "socket_path"]
 
 SOCKET_NAME = "operator.sock"
 _NOT_OVER_THE_CHANNEL = frozenset({"serve", "init"})
@@ -57,6 +57,13 @@ class Outcome(msgspec.Struct, frozen=True):
     stdout: str
     stderr: str
     files: dict[str, str] = {}
+
+
+class CommandTable(msgspec.Struct, frozen=True):
+    """The CLI's commands, handed in by the CLI (so this module does not import it back)."""
+
+    parse: Callable[[Sequence[str]], argparse.Namespace]  # raises ParseExit for help and usage errors
+    run: Callable[[Runtime, argparse.Namespace, Io], int]
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -86,11 +93,11 @@ class _ChannelIo(Io):
         )
 
 
-def execute(rt: Runtime, command: Command) -> Outcome:
+def execute(rt: Runtime, commands: CommandTable, command: Command) -> Outcome:
     """Run a command as the CLI would, with output and files captured instead."""
     io = _ChannelIo(command.files)
     try:
-        args = parse_args(command.argv)
+        args = commands.parse(command.argv)
     except ParseExit as exc:
         return Outcome(exit_code=exc.status, stdout=exc.out, stderr=exc.err)
     if args.command in _NOT_OVER_THE_CHANNEL:
@@ -101,17 +108,17 @@ def execute(rt: Runtime, command: Command) -> Outcome:
             "holds this store; stop the server first\n",
         )
     try:
-        exit_code = run(rt, args, io)
+        exit_code = commands.run(rt, args, io)
     except Exception:  # a bug: the operator gets the traceback the CLI would have printed
         io.err.write(traceback.format_exc())
         exit_code = 1
     return io.outcome(exit_code)
 
 
-def create_operator_app(rt: Runtime) -> Litestar:
+def create_operator_app(rt: Runtime, commands: CommandTable) -> Litestar:
     @post("/cli", status_code=200, sync_to_thread=True)
     def cli(data: Command) -> Outcome:
-        return execute(rt, data)
+        return execute(rt, commands, data)
 
     return Litestar(route_handlers=[cli], openapi_config=None, debug=False)
 
@@ -156,7 +163,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def serve(rt: Runtime, app: ASGIApp, host: str, port: int, io: Io) -> None:
+def serve(rt: Runtime, app: ASGIApp, host: str, port: int, io: Io, commands: CommandTable) -> None:
     """Serve `app` on host:port and, for the embedded store, the operator channel beside it,
     in one process until SIGTERM or SIGINT stops both. (A PostgreSQL store needs no channel:
     the CLI opens it itself, and several servers may share one data dir.)"""
@@ -167,7 +174,7 @@ def serve(rt: Runtime, app: ASGIApp, host: str, port: int, io: Io) -> None:
     path = socket_path(rt.settings.data_dir)
     listener = _listen(path)
     channel = _Server(
-        uvicorn.Config(create_operator_app(rt), http=_OperatorOnly, log_level="warning", access_log=False)
+        uvicorn.Config(create_operator_app(rt, commands), http=_OperatorOnly, log_level="warning", access_log=False)
     )
     io.out.write(f"administrative commands reach this server through {path}\n")
     try:

@@ -196,6 +196,11 @@ FORBIDDEN_MARKERS: dict[str, set[str]] = {
 }
 
 
+# Who reads what employer A recorded about P: A itself, its contracted doctor and mandated
+# hygienist, P, the inspectorate and the operator.
+READERS_OF_A_ABOUT_P = ("A", "doctor", "hygienist", "worker_p", "inspector", "operator")
+
+
 def _expect(default: int, **overrides: int) -> dict[str, int]:
     expected = dict.fromkeys(ALL, default) | overrides
     expected["anonymous"] = 401
@@ -212,54 +217,24 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("GET", "/api/v1/substances", None, _expect(200)),
     # workers: own record, someone else's, and one of an ended employment (C still keeps its own)
     ("GET", "/api/v1/workers", None, _expect(200, researcher=403)),
-    (
-        "GET",
-        "/api/v1/workers/{wa}",
-        None,
-        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
-    ),
+    ("GET", "/api/v1/workers/{wa}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
     ("GET", "/api/v1/workers/{wb}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
     ("GET", "/api/v1/workers/{wc}", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
     ("GET", "/api/v1/workers/{wg}/employments", None, _only(200, 404, "G", "worker_p", "inspector", "operator")),
-    (
-        "GET",
-        "/api/v1/workers/{wa}/employments",
-        None,
-        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
-    ),
-    (
-        "GET",
-        "/api/v1/workers/{wa}/history",
-        None,
-        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
-    ),
+    ("GET", "/api/v1/workers/{wa}/employments", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
+    ("GET", "/api/v1/workers/{wa}/history", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
     ("GET", "/api/v1/workers/{wb}/history", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
     ("GET", "/api/v1/workers/{wg}/history", None, _only(200, 404, "G", "worker_p", "inspector", "operator")),
     ("GET", "/api/v1/workers/{wc}/history", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
     # measurements: air and biological, own and foreign, of an ended employment and contract
     ("GET", "/api/v1/measurements", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/measurements?worker_id={wb}", None, _expect(200, researcher=403)),
-    (
-        "GET",
-        "/api/v1/measurements/{mA}",
-        None,
-        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
-    ),
-    (
-        "GET",
-        "/api/v1/measurements/{bA}",
-        None,
-        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
-    ),
+    ("GET", "/api/v1/measurements/{mA}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
+    ("GET", "/api/v1/measurements/{bA}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
     ("GET", "/api/v1/measurements/{bB}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
     ("GET", "/api/v1/measurements/{mC}", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
     ("GET", "/api/v1/registrations", None, _expect(200, researcher=403)),
-    (
-        "GET",
-        "/api/v1/registrations/{rA}",
-        None,
-        _only(200, 404, "A", "doctor", "hygienist", "worker_p", "inspector", "operator"),
-    ),
+    ("GET", "/api/v1/registrations/{rA}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
     ("GET", "/api/v1/registrations/{rB}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
     ("GET", "/api/v1/segs", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/segs/{gA}", None, _only(200, 404, "A", "doctor", "hygienist", "inspector", "operator")),
