@@ -21,7 +21,6 @@ from schemas.people import EmploymentOut
 __all__ = [
     "EncryptedWorker",
     "KeyTable",
-    "employment_by_id",
     "employment_periods",
     "employments_in_windows",
     "insert_employment",
@@ -190,10 +189,6 @@ def insert_employment(tx: Tx, employment: EmploymentOut) -> None:
             utcnow(),
         ],
     )
-
-
-def employment_by_id(tx: Tx, employment_id: uuid.UUID) -> EmploymentOut | None:
-    return tx.struct(EmploymentOut, f"{_EMPLOYMENT} WHERE e.id = ?", [employment_id])
 
 
 def employment_periods(
