@@ -92,7 +92,7 @@ def aggregate(
         table = source.arrow(
             f"""
             WITH facts AS MATERIALIZED (
-                SELECT {keys}, m.unit, w.person_id, m.employer_id,
+                SELECT {keys}, m.unit, w.bsn_index AS person, m.employer_id,
                        coalesce(m.below_lod, FALSE) AS non_detect,
                        CASE WHEN coalesce(m.below_lod, FALSE) THEN m.lod / sqrt(2) ELSE m.value END AS value,
                        coalesce(m.value, m.lod) / t.limit_value AS exposure_index
@@ -110,7 +110,7 @@ def aggregate(
             ),
             cells AS (
                 SELECT {names}, unit,
-                       count(DISTINCT person_id) AS workers,
+                       count(DISTINCT person) AS workers,
                        count(*) AS measurements,
                        exp(avg(ln(value))) AS geometric_mean,
                        exp(stddev_samp(ln(value))) AS gsd,

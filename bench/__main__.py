@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from bench import aggregates, compliance, generator, history, ingest, report, stores
+from bench import aggregates, compliance, generator, history, ingest, registration, report, stores
 from bench.common import REPO
 
 
@@ -28,6 +28,7 @@ SECTIONS: dict[str, _Entry] = {
     compliance.NAME: _Entry(compliance.add_arguments, compliance.run),
     history.NAME: _Entry(history.add_arguments, history.run),
     aggregates.NAME: _Entry(aggregates.add_arguments, aggregates.run),
+    registration.NAME: _Entry(registration.add_arguments, registration.run),
 }
 
 

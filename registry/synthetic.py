@@ -9,10 +9,10 @@ lead, and sampling dates over 1995-2025 so the limit in force changes under the 
 Everything is drawn column-wise with numpy from one seed (same seed, same data; ids
 included) and written with Arrow bulk inserts in chunks. Services and the HTTP API are
 bypassed for speed, so the generator upholds their rules itself (tests/test_synthetic.py
-checks them). Each person gets a key of their own and, per employer they worked for (as
-employee, self-employed or placed by an agency at the hiring company), a worker record: the
+checks them). Each person gets, per employer they worked for (as employee, self-employed or
+placed by an agency at the hiring company), a worker record with a data key of its own: the
 id by which that employer knows them, which everything the employer records names. The
-identities and biological results are real ciphertexts under the person's key, made by the
+identities and biological results are real ciphertexts under that key, made by the
 services' own functions and contexts, so the data reads back through them.
 
 Loading is not atomic: it commits chunk by chunk. A second run with the same seed on the
@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analytics.limits import limits_in_force, load_reference_limits
-from crypto import Vault, WorkerCipher, WrappedKey
+from crypto import Vault, WrappedKey
 from registry.access.audit import AuditEntry, append
 from registry.runtime import Runtime
 from registry.services import organisations as org_service
@@ -562,7 +562,7 @@ def generate(
             raise Conflict(f"synthetic data of seed {seed} is already in this store; pass another seed")
         substance_ids = _substance_ids(tx)
         taken_kvk = {row[0] for row in tx.all("SELECT kvk FROM employers")}
-        taken_bsn = {row[0] for row in tx.all("SELECT bsn_index FROM persons")}
+        taken_bsn = {row[0] for row in tx.all("SELECT DISTINCT bsn_index FROM workers")}
     n_persons = max(12, round(measurements / MEASUREMENTS_PER_PERSON))
     n_regular = max(4, round(n_persons / PERSONS_PER_EMPLOYER))
     n_agencies = max(1, round(n_regular / EMPLOYERS_PER_AGENCY))
@@ -580,11 +580,11 @@ def generate(
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     _check_identity_contexts(runtime.vault, now)
     _write_organisations(runtime, org, groups, now, bar)
-    member_person = workers.person[workers.of_job[groups.member_job]]
-    sampled = member_person[exposure.biological[groups.member_seg]]  # their keys seal blood-lead results
+    member_record = workers.of_job[groups.member_job]
+    sampled = member_record[exposure.biological[groups.member_seg]]  # their keys seal blood-lead results
     keys = _write_people(runtime, people, workers, org, set(np.unique(sampled).tolist()), now, bar)
     _write_careers(runtime, _uuids(_rng(streams[7]), len(jobs.worker)), workers, jobs, groups, org, now, bar)
-    context = _Context(org, groups, exposure, workers, people.ids, substance_ids, keys, runtime.vault)
+    context = _Context(org, groups, exposure, workers, substance_ids, keys, runtime.vault)
     biological, below = _write_measurements(runtime, streams[6], measurements, context, bar)
     issued = _issue_keys(runtime, org, bar) if api_keys else []
     summary = SyntheticSummary(
@@ -1034,10 +1034,9 @@ def _write_people(
     now: dt.datetime,
     bar: _Progress,
 ) -> dict[int, WrappedKey]:
-    """Each person with a new key of their own, and each employer's worker record of them, the
-    identity encrypted under the person's key as workers.encrypt_identity does (with its
-    contexts, see _check_identity_contexts, but unwrapping each person's key once rather than
-    once per employer); returns the wrapped keys of the persons in `keep_keys`."""
+    """Each employer's worker record of each person, with a new data key of its own and the
+    identity encrypted under it as workers.encrypt_identity does (with its contexts, see
+    _check_identity_contexts); returns the wrapped keys of the worker records in `keep_keys`."""
     vault = runtime.vault
     bsn_context, name_context, birth_context = _IDENTITY_CONTEXTS
     n = len(people.ids)
@@ -1047,45 +1046,40 @@ def _write_people(
     for lo in range(0, n, PERSON_CHUNK):
         hi = min(n, lo + PERSON_CHUNK)
         first, last = np.searchsorted(workers.person, [lo, hi]).tolist()  # records ordered by person
-        person_ids = people.ids[lo:hi].tolist()
+        worker_ids = workers.ids[first:last].tolist()
         keys: list[WrappedKey] = []
-        ciphers: list[WorkerCipher] = []
-        for text_id in person_ids:
-            person_id = uuid.UUID(text_id)
-            keys.append(vault.new_worker_key(person_id))
-            ciphers.append(vault.worker_cipher(person_id, keys[-1]))
         bsn_ct: list[bytes] = []
         name_ct: list[bytes] = []
         birth_ct: list[bytes] = []
-        for i in workers.person[first:last].tolist():
-            cipher = ciphers[i - lo]
+        for record, (text_id, i) in enumerate(zip(worker_ids, workers.person[first:last].tolist(), strict=True)):
+            worker_id = uuid.UUID(str(text_id))
+            keys.append(vault.new_worker_key(worker_id))
+            cipher = vault.worker_cipher(worker_id, keys[-1])
             bsn_ct.append(cipher.encrypt_text(bsn_context, people.bsn[i]))
             name_ct.append(cipher.encrypt_text(name_context, people.name[i]))
             birth_ct.append(cipher.encrypt_text(birth_context, births[i]))
-        for i in keep_keys.intersection(range(lo, hi)):
-            kept[i] = keys[i - lo]
+            if first + record in keep_keys:
+                kept[first + record] = keys[-1]
         with runtime.db.write() as tx:
-            tx.insert_columns(
-                "persons", {"id": person_ids, "bsn_index": people.bsn_index[lo:hi], "created_at": [now] * (hi - lo)}
-            )
-            tx.insert_columns(
-                "person_keys",
-                {
-                    "person_id": person_ids,
-                    "kek_id": [k.kek_id for k in keys],
-                    "wrapped_key": [k.blob for k in keys],
-                    "created_at": [now] * (hi - lo),
-                },
-            )
             tx.insert_columns(
                 "workers",
                 {
-                    "id": workers.ids[first:last].tolist(),
+                    "id": worker_ids,
                     "employer_id": org.ids[workers.employer[first:last]].tolist(),
-                    "person_id": people.ids[workers.person[first:last]].tolist(),
+                    "bsn_index": [people.bsn_index[i] for i in workers.person[first:last].tolist()],
+                    "key_id": worker_ids,
                     "bsn_ct": bsn_ct,
                     "name_ct": name_ct,
                     "birth_date_ct": birth_ct,
+                    "created_at": [now] * (last - first),
+                },
+            )
+            tx.insert_columns(
+                "worker_keys",
+                {
+                    "worker_id": worker_ids,
+                    "kek_id": [k.kek_id for k in keys],
+                    "wrapped_key": [k.blob for k in keys],
                     "created_at": [now] * (last - first),
                 },
             )
@@ -1100,11 +1094,11 @@ _IDENTITY_CONTEXTS: Final = ("workers.bsn", "workers.name", "workers.birth_date"
 def _check_identity_contexts(vault: Vault, now: dt.datetime) -> None:
     """Refuse to load identities the worker service could not open: one made by the service
     must open with the contexts used here."""
-    person_id = uuid.UUID(int=1)
-    key = vault.new_worker_key(person_id)
-    identity = WorkerOut(id=person_id, bsn="111222333", name="Proef", date_of_birth=dt.date(1970, 1, 1))
-    made = encrypt_identity(vault, key, identity, None, person_id, now)
-    cipher = vault.worker_cipher(person_id, key)
+    worker_id = uuid.UUID(int=1)
+    key = vault.new_worker_key(worker_id)
+    identity = WorkerOut(id=worker_id, bsn="111222333", name="Proef", date_of_birth=dt.date(1970, 1, 1))
+    made = encrypt_identity(vault, key, identity, None, "index", now)
+    cipher = vault.worker_cipher(worker_id, key)
     tokens = (made.bsn_ct, made.name_ct, made.birth_date_ct)
     try:
         opened = [cipher.decrypt_text(c, t) for c, t in zip(_IDENTITY_CONTEXTS, tokens, strict=True)]
@@ -1170,9 +1164,8 @@ class _Context(NamedTuple):
     groups: _Groups
     exposure: _Exposure
     workers: _Workers
-    person_ids: Strs
     substance_ids: dict[str, str]
-    keys: dict[int, WrappedKey]  # by person, of the persons with biological samples
+    keys: dict[int, WrappedKey]  # by worker record, of the records with biological samples
     vault: Vault
 
 
@@ -1271,7 +1264,6 @@ def _measurement_chunk(
     member, day = member[order], day[order]
     seg = groups.member_seg[member]
     worker = members.worker[member]
-    person = context.workers.person[worker]
     static = rng.random(n) < STATIC_SHARE
     bio = exposure.biological[seg] & ~static & (rng.random(n) < BIOLOGICAL_SHARE)
     personal = ~static & ~bio
@@ -1302,12 +1294,12 @@ def _measurement_chunk(
     result_ct: list[bytes | None] = [None] * n
     ciphers: dict[int, Any] = {}
     values, lods, flags = value.tolist(), lod.tolist(), below.tolist()
-    for i in np.flatnonzero(bio).tolist():  # under the person's key, as measurements.record_measurements does
-        p = int(person[i])
-        if p not in ciphers:
-            ciphers[p] = context.vault.worker_cipher(uuid.UUID(str(context.person_ids[p])), context.keys[p])
+    for i in np.flatnonzero(bio).tolist():  # under the record's key, as measurements.record_measurements does
+        w = int(worker[i])
+        if w not in ciphers:
+            ciphers[w] = context.vault.worker_cipher(uuid.UUID(str(context.workers.ids[w])), context.keys[w])
         result_ct[i] = encrypt_result(
-            ciphers[p], uuid.UUID(str(ids[i])), None if flags[i] else values[i], flags[i], lods[i] if flags[i] else None
+            ciphers[w], uuid.UUID(str(ids[i])), None if flags[i] else values[i], flags[i], lods[i] if flags[i] else None
         )
     columns: dict[str, list[Any]] = {
         "id": ids.tolist(),

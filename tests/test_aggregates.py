@@ -32,7 +32,7 @@ def _raw_facts(runtime: Runtime) -> pl.DataFrame:
         frame = pl.from_arrow(
             tx.arrow(
                 "SELECT s.name AS substance, e.sbi_code, CAST(year(m.sampling_start) AS VARCHAR) AS year, m.unit, "
-                "CAST(w.person_id AS VARCHAR) AS worker, CAST(m.employer_id AS VARCHAR) AS employer, "
+                "w.bsn_index AS worker, CAST(m.employer_id AS VARCHAR) AS employer, "
                 "m.value, m.lod, coalesce(m.below_lod, FALSE) AS non_detect "
                 "FROM measurements m JOIN substances s ON s.id = m.substance_id "
                 "JOIN employers e ON e.id = m.employer_id "

@@ -22,7 +22,7 @@ from crypto import (
 )
 from crypto.keyring import KeyringError
 from registry.runtime import Runtime
-from registry.store.people import KeyTable, insert_person
+from registry.store.people import KeyTable
 from schemas.errors import IntegrityFailure, KeyUnavailable
 
 
@@ -73,11 +73,10 @@ def test_tampered_ciphertext_and_swapped_context_fail() -> None:
         cipher.decrypt("measurements.result:1", b"\x01short")
 
 
-def _store_worker_key(runtime: Runtime, person: uuid.UUID) -> WrappedKey:
-    """A person's data key, stored as the registry stores it (crypto calls its owner a worker)."""
-    key = runtime.vault.new_worker_key(person)
+def _store_worker_key(runtime: Runtime, worker: uuid.UUID) -> WrappedKey:
+    key = runtime.vault.new_worker_key(worker)
     with runtime.db.write() as tx:
-        insert_person(tx, person, runtime.vault.blind_index("bsn", str(person)), key)
+        tx.execute("INSERT INTO worker_keys VALUES (?, ?, ?, now())", [worker, key.kek_id, key.blob])
     return key
 
 

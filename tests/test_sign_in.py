@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from joserfc import jwt
-from joserfc.jwk import OKPKey
+from joserfc.jwk import ECKey
 
 from crypto import LOCAL_ISSUER, LocalIssuer
 from tests.conftest import Employer, Server, create_employer, make_place, run_cli
@@ -110,12 +110,12 @@ def _bad_tokens(place: Place2, tmp_path: Path) -> dict[str, str]:
     stranger = LocalIssuer.load_or_create(tmp_path / "other.jwk")
     claims = {"sub": "w", "registry_role": "worker", "bsn": BSN}
     now = dt.datetime.now(dt.UTC)
-    key = OKPKey.generate_key("Ed25519")
+    key = ECKey.generate_key("P-256")
     wrong_iss = jwt.encode(
-        {"alg": "EdDSA"},
+        {"alg": "ES256"},
         {**claims, "iss": "https://evil.example", "aud": "blootstellingsregister", "exp": int(now.timestamp()) + 600},
         key,
-        algorithms=["EdDSA"],
+        algorithms=["ES256"],
     )
     return {
         "expired": issuer.issue(

@@ -18,14 +18,14 @@ def test_migrations_apply_once(runtime: Runtime) -> None:
 
 def test_id_lookups_survive_a_checkpoint(runtime: Runtime) -> None:
     """Regression: DuckDB 1.5.5's join-filter pushdown lost UUID IN-subquery matches after a checkpoint."""
-    worker, person = uuid.uuid4(), uuid.uuid4()
+    worker = uuid.uuid4()
     with runtime.db.write() as tx:
         employer = organisations.insert_employer(tx, "88888880", "Checkpoint B.V.", None)
-        tx.execute("INSERT INTO workers VALUES (?, ?, ?, '', '', '', now())", [worker, employer.id, person])
+        tx.execute("INSERT INTO workers VALUES (?, ?, 'person', ?, '', '', '', now())", [worker, employer.id, worker])
     runtime.db.checkpoint()
     with runtime.db.read() as tx:
         # a worker's list scope is such an IN-subquery (registry.access.policy.scope_sql)
-        scope = ("id IN (SELECT id FROM workers WHERE person_id = ?)", [person])
+        scope = ("id IN (SELECT id FROM workers WHERE bsn_index = ?)", ["person"])
         rows, total = workers_in_scope(tx, scope, limit=10, offset=0)
         assert [r.id for r in rows] == [worker] and total == 1
 

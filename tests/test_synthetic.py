@@ -55,8 +55,8 @@ def _operator(rt: Runtime) -> Work:
     return Work(rt.db, rt.vault, Actor(kind=ActorKind.OPERATOR, id="test"), Purpose.ADMINISTRATION)
 
 
-def _person(rt: Runtime, person_id: uuid.UUID) -> Work:
-    return Work(rt.db, rt.vault, Actor(kind=ActorKind.WORKER, id="test", person_id=person_id), Purpose.SELF_ACCESS)
+def _person(rt: Runtime, bsn_index: str) -> Work:
+    return Work(rt.db, rt.vault, Actor(kind=ActorKind.WORKER, id="test", person=bsn_index), Purpose.SELF_ACCESS)
 
 
 def _all_identities(work: Work) -> list[WorkerOut]:
@@ -67,12 +67,12 @@ def _all_identities(work: Work) -> list[WorkerOut]:
 def _snapshot(rt: Runtime) -> dict[str, Any]:
     """Everything generated, in a comparable form: plain columns, and decrypted ciphertexts
     (those differ between runs by their random nonces, as they must; so do the BSN blind
-    indexes, keyed by each store's own key file)."""
+    indexes, keyed by each store's own key file: persons are compared as the sets of worker
+    ids sharing one blind index)."""
     tables = {
         "employers": "id, kvk, name, sbi_code",
         "sites": "id, employer_id, name, city",
-        "persons": "id",
-        "workers": "id, employer_id, person_id",
+        "workers": "id, employer_id, key_id",
         "employments": "id, worker_id, employer_id, employment_type, agency_employer_id, site_id, job_title, "
         "start_date, end_date",
         "segs": "id, employer_id, name, site_id, description",
@@ -87,6 +87,10 @@ def _snapshot(rt: Runtime) -> dict[str, Any]:
     with rt.db.read() as tx:
         for table, columns in tables.items():
             snapshot[table] = tx.all(f"SELECT {columns} FROM {table} ORDER BY id")
+        persons: dict[str, list[uuid.UUID]] = {}
+        for worker_id, bsn_index in tx.all("SELECT id, bsn_index FROM workers ORDER BY id"):
+            persons.setdefault(bsn_index, []).append(worker_id)
+        snapshot["persons"] = sorted(persons.values())
         snapshot["biological"] = [
             _open_result(rt, tx, row[0], row[1], row[2])
             for row in tx.all(
@@ -98,9 +102,9 @@ def _snapshot(rt: Runtime) -> dict[str, Any]:
 
 
 def _open_result(rt: Runtime, tx: Tx, measurement_id: uuid.UUID, worker_id: uuid.UUID, token: bytes) -> dict[str, Any]:
-    """A blood-lead result opened with the key of the person behind the worker record."""
-    person_id = people_table.persons_of_workers(tx, [worker_id])[worker_id]
-    cipher = rt.vault.worker_cipher(person_id, KeyTable(tx).wrapped_key(person_id))
+    """A blood-lead result opened with the data key of the worker record it belongs to."""
+    key_id = people_table.key_ids_of_workers(tx, [worker_id])[worker_id]
+    cipher = rt.vault.worker_cipher(key_id, KeyTable(tx).wrapped_key(key_id))
     result: dict[str, Any] = msgspec.json.decode(cipher.decrypt(f"measurements.result:{measurement_id}", token))
     return result
 
@@ -129,11 +133,12 @@ def test_the_summary_counts_what_was_stored(store: tuple[Runtime, SyntheticSumma
     with rt.db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM measurements") == summary.measurements == SIZE
         assert tx.scalar("SELECT count(*) FROM employers") == summary.employers
-        assert tx.scalar("SELECT count(*) FROM persons") == summary.persons
-        assert tx.scalar("SELECT count(*) FROM person_keys") == summary.persons
-        assert tx.scalar("SELECT count(*) FROM person_keys k JOIN persons p ON p.id = k.person_id") == summary.persons
+        assert tx.scalar("SELECT count(DISTINCT bsn_index) FROM workers") == summary.persons
         assert tx.scalar("SELECT count(*) FROM workers") == summary.workers
-        assert tx.scalar("SELECT count(DISTINCT person_id) FROM workers") == summary.persons
+        assert tx.scalar("SELECT count(*) FROM worker_keys") == summary.workers
+        assert tx.scalar("SELECT count(*) FROM worker_keys k JOIN workers w ON w.key_id = k.worker_id") == (
+            summary.workers
+        )
         assert tx.scalar("SELECT count(*) FROM employments") == summary.employments
         assert tx.scalar("SELECT count(*) FROM segs") == summary.segs
         assert tx.scalar("SELECT count(*) FROM seg_members") == summary.seg_members
@@ -145,7 +150,7 @@ def test_the_summary_counts_what_was_stored(store: tuple[Runtime, SyntheticSumma
 def test_every_record_names_the_recording_employers_own_worker(store: tuple[Runtime, SyntheticSummary]) -> None:
     """One worker record per (employer, person) the careers produce, and every record an
     employer made names that employer's own worker id: an agency placement the hiring
-    company's, never the agency's, and never a person id."""
+    company's, never the agency's; and each record has a data key of its own."""
     rt, summary = store
     foreign = "w.id IS NULL OR w.employer_id <> {employer}"
     with rt.db.read() as tx:
@@ -171,25 +176,25 @@ def test_every_record_names_the_recording_employers_own_worker(store: tuple[Runt
             "SELECT count(*) FROM workers w WHERE NOT EXISTS "
             "(SELECT 1 FROM employments e WHERE e.worker_id = w.id AND e.employer_id = w.employer_id)"
         )
-        pairs = tx.scalar("SELECT count(*) FROM (SELECT DISTINCT employer_id, person_id FROM workers)")
+        pairs = tx.scalar("SELECT count(*) FROM (SELECT DISTINCT employer_id, bsn_index FROM workers) p")
         without_employer = tx.scalar("SELECT count(*) FROM workers WHERE employer_id IS NULL")
         at_agencies = tx.scalar(
             "SELECT count(*) FROM workers w JOIN employers e ON e.id = w.employer_id WHERE e.sbi_code = '7820'"
         )
-        person_ids_named = tx.scalar("SELECT count(*) FROM workers w JOIN persons p ON p.id = w.id")
+        keyed_elsewhere = tx.scalar("SELECT count(*) FROM workers WHERE key_id <> id")
         placed = tx.scalar(
-            "SELECT count(DISTINCT w.person_id) FROM employments e JOIN workers w ON w.id = e.worker_id "
+            "SELECT count(DISTINCT w.bsn_index) FROM employments e JOIN workers w ON w.id = e.worker_id "
             "WHERE e.agency_employer_id IS NOT NULL"
         )
         several = tx.scalar(
-            "SELECT count(*) FROM (SELECT person_id FROM workers GROUP BY person_id HAVING count(*) > 1)"
+            "SELECT count(*) FROM (SELECT bsn_index FROM workers GROUP BY bsn_index HAVING count(*) > 1) p"
         )
         self_employed = tx.scalar(
             "SELECT count(*) FROM employments e JOIN workers w ON w.id = e.worker_id "
             "WHERE e.employment_type = 'self_employed' AND w.employer_id = e.employer_id"
         )
     assert broken == dict.fromkeys(broken, 0)
-    assert (idle, without_employer, at_agencies, person_ids_named) == (0, 0, 0, 0)
+    assert (idle, without_employer, at_agencies, keyed_elsewhere) == (0, 0, 0, 0)
     assert pairs == summary.workers
     assert summary.persons < summary.workers <= summary.employments
     assert placed > 0 and self_employed > 0
@@ -293,21 +298,20 @@ def _censored_gsd(samples: list[tuple[float | None, float | None, bool]]) -> flo
 
 
 def test_workers_read_back_through_the_worker_service(store: tuple[Runtime, SyntheticSummary]) -> None:
-    """Each employer opens its own worker record (encrypted under the person's key); the
-    person's BSN blind index matches; every employer of a person holds the same identity."""
+    """Each employer opens its own worker record (encrypted under the record's own key); its
+    BSN blind index matches; every employer of a person holds the same identity."""
     rt, _ = store
     with rt.db.read() as tx:
         pairs = tx.all(
-            "SELECT e.worker_id, e.employer_id, p.bsn_index FROM employments e "
-            "JOIN workers w ON w.id = e.worker_id JOIN persons p ON p.id = w.person_id ORDER BY e.id LIMIT 25"
+            "SELECT e.worker_id, e.employer_id, w.bsn_index FROM employments e "
+            "JOIN workers w ON w.id = e.worker_id ORDER BY e.id LIMIT 25"
         )
         several = [
             row[0]
             for row in tx.all(
-                "SELECT person_id FROM workers GROUP BY person_id HAVING count(*) > 1 ORDER BY person_id LIMIT 20"
+                "SELECT bsn_index FROM workers GROUP BY bsn_index HAVING count(*) > 1 ORDER BY bsn_index LIMIT 20"
             )
         ]
-        assert tx.scalar("SELECT count(DISTINCT bsn_index) FROM persons") == tx.scalar("SELECT count(*) FROM persons")
     for worker_id, employer_id, bsn_index in pairs:
         worker = _employer(rt, employer_id).read(partial(worker_service.get_worker, worker_id=worker_id))
         assert worker.id == worker_id
@@ -318,8 +322,8 @@ def test_workers_read_back_through_the_worker_service(store: tuple[Runtime, Synt
 
     def identities(work: Work) -> list[list[WorkerOut]]:
         return [
-            worker_service.open_identities(work, people_table.workers_of_person(work.tx, person_id))
-            for person_id in several
+            worker_service.open_identities(work, people_table.workers_of_person(work.tx, bsn_index))
+            for bsn_index in several
         ]
 
     assert several
@@ -328,26 +332,29 @@ def test_workers_read_back_through_the_worker_service(store: tuple[Runtime, Synt
         assert len({(r.bsn, r.name, r.date_of_birth) for r in records}) == 1
 
 
-def test_biological_results_are_encrypted_under_the_persons_key(store: tuple[Runtime, SyntheticSummary]) -> None:
-    """Opened with the person's key, and through the measurement service: the person sees
-    their value, the employer that recorded it gets it withheld."""
+def test_biological_results_are_encrypted_under_their_worker_records_key(
+    store: tuple[Runtime, SyntheticSummary],
+) -> None:
+    """Opened with the key of the worker record they belong to, and through the measurement
+    service: the person (the worker's blind index) sees their value, the employer that
+    recorded it gets it withheld."""
     rt, summary = store
     assert 0 < summary.biological < 0.05 * SIZE
     with rt.db.read() as tx:
         rows = tx.all(
-            "SELECT m.id, m.worker_id, m.result_ct, m.unit, m.matrix, w.person_id, m.employer_id "
+            "SELECT m.id, m.worker_id, m.result_ct, m.unit, m.matrix, w.bsn_index, m.employer_id "
             "FROM measurements m JOIN workers w ON w.id = m.worker_id "
             "WHERE m.sample_type = 'biological' ORDER BY m.id LIMIT 20"
         )
         results = [_open_result(rt, tx, r[0], r[1], r[2]) for r in rows]
-    for (measurement_id, _, _, unit, matrix, person_id, employer_id), result in zip(rows, results, strict=True):
+    for (measurement_id, _, _, unit, matrix, bsn_index, employer_id), result in zip(rows, results, strict=True):
         assert (unit, matrix) == ("ug/100mL", "blood")
         if result["below_lod"]:
             assert result["value"] is None and result["lod"] > 0
         else:
             assert 0 < result["value"] < 200
         read = partial(measurement_service.get_measurement, measurement_id=measurement_id)
-        own = _person(rt, person_id).read(read)
+        own = _person(rt, bsn_index).read(read)
         assert (own.value, own.below_lod, own.lod, own.result_withheld) == (
             result["value"],
             result["below_lod"],
@@ -458,8 +465,8 @@ def test_a_second_run_with_the_same_seed_is_refused(store: tuple[Runtime, Synthe
 def test_a_broken_off_load_of_the_seed_is_refused_by_its_taken_bsns(
     tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A load that broke off after writing its persons left no audit entry; rerunning the seed
-    finds its BSNs taken (persons.bsn_index) and refuses instead of adding the people twice."""
+    """A load that broke off after writing its workers left no audit entry; rerunning the seed
+    finds its BSNs taken (workers.bsn_index) and refuses instead of adding the people twice."""
     rt = open_runtime(make_place(tmp_path, kind).settings())
     try:
         with monkeypatch.context() as patch:
@@ -467,12 +474,14 @@ def test_a_broken_off_load_of_the_seed_is_refused_by_its_taken_bsns(
             with pytest.raises(RuntimeError, match="broke off"):
                 generate(rt, measurements=1500, seed=3, progress=False)
         with rt.db.read() as tx:
-            persons = tx.scalar("SELECT count(*) FROM persons")
-        assert persons > 0
+            persons = tx.scalar("SELECT count(DISTINCT bsn_index) FROM workers")
+            workers = tx.scalar("SELECT count(*) FROM workers")
+        assert 0 < persons < workers
         with pytest.raises(Conflict, match="BSNs are already in this store"):
             generate(rt, measurements=1500, seed=3, progress=False)
         with rt.db.read() as tx:
-            assert tx.scalar("SELECT count(*) FROM persons") == persons
+            assert tx.scalar("SELECT count(DISTINCT bsn_index) FROM workers") == persons
+            assert tx.scalar("SELECT count(*) FROM workers") == workers
         assert generate(rt, measurements=1500, seed=4, progress=False).persons > 0
     finally:
         rt.close()
@@ -489,4 +498,4 @@ def test_identity_contexts_that_the_worker_service_cannot_open_are_refused_befor
     with pytest.raises(RuntimeError, match="encrypts identities differently"):
         generate(runtime, measurements=1500, seed=3, progress=False)
     with runtime.db.read() as tx:
-        assert tx.scalar("SELECT count(*) FROM employers") == tx.scalar("SELECT count(*) FROM persons") == 0
+        assert tx.scalar("SELECT count(*) FROM employers") == tx.scalar("SELECT count(*) FROM workers") == 0

@@ -42,7 +42,7 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     employer_id: uuid.UUID | None = None
     # Whose records it may read: for a company doctor every contracting employer in force.
     employer_ids: frozenset[uuid.UUID] = frozenset()
-    person_id: uuid.UUID | None = None  # a worker: the person they are (None: nothing registered)
+    person: str | None = None  # a worker: their BSN blind index, which names all their records
     project: str | None = None  # a researcher's approved project
     acting_for: str | None = None  # for the audit: "employer:<id>" or "grant:<id>"
 

@@ -69,7 +69,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     id: str | None = None
     owner_employer_id: uuid.UUID | None = None  # the employer that recorded it
-    subject_person_id: uuid.UUID | None = None  # the person it is about
+    subject_person: str | None = None  # the person it is about (BSN blind index)
     subject_worker_id: uuid.UUID | None = None  # for the audit: the worker id it names
     medical: bool = False
 
@@ -136,8 +136,8 @@ def _worker(actor: Actor, action: Action, record: Record) -> Decision:
     if action is Action.CREATE or record.type in _ADMINISTRATION:
         return Decision(False, "a worker reads their own records; employers record")
     if action is Action.LIST:
-        return Decision(actor.person_id is not None, "list limited to the worker's own records", redact_medical=False)
-    if actor.person_id is not None and record.subject_person_id == actor.person_id:
+        return Decision(actor.person is not None, "list limited to the worker's own records", redact_medical=False)
+    if actor.person is not None and record.subject_person == actor.person:
         return Decision(True, "the worker's own data", redact_medical=False)
     return Decision(False, "not about this worker")
 
@@ -194,8 +194,8 @@ def scope_sql(actor: Actor, alias: str = "", *, worker_column: str | None = "wor
     if actor.kind is ActorKind.COMPANY_DOCTOR and actor.employer_ids:
         ids = sorted(actor.employer_ids, key=str)
         return f"{prefix}employer_id IN ({', '.join('?' * len(ids))})", list(ids)
-    if actor.kind is ActorKind.WORKER and actor.person_id is not None and worker_column is not None:
-        return f"{prefix}{worker_column} IN (SELECT id FROM workers WHERE person_id = ?)", [actor.person_id]
+    if actor.kind is ActorKind.WORKER and actor.person is not None and worker_column is not None:
+        return f"{prefix}{worker_column} IN (SELECT id FROM workers WHERE bsn_index = ?)", [actor.person]
     if actor.kind in (ActorKind.INSPECTOR, ActorKind.OPERATOR):
         return "TRUE", []
     return "FALSE", []

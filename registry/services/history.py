@@ -57,8 +57,7 @@ def worker_history(work: Work, worker_id: uuid.UUID) -> WorkerHistory:
 def history_by_bsn(work: Work, bsn: str) -> WorkerHistory:
     """A person's history found by BSN (the operator answering the worker), through the
     record of the employer that registered them first."""
-    person = people_table.person_id_by_index(work.tx, work.vault.blind_index("bsn", bsn))
-    rows = people_table.workers_of_person(work.tx, person) if person else []
+    rows = people_table.workers_of_person(work.tx, work.vault.blind_index("bsn", bsn))
     if not rows:
         raise NotFound("no worker with this BSN is registered")
     return worker_history(work, rows[0].id)

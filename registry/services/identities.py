@@ -4,7 +4,8 @@ different name or birth date, the operator, never another employer, is told."""
 from __future__ import annotations
 
 import hashlib
-import uuid
+from functools import partial
+from typing import Literal
 
 from registry.access import Action, Record, Work
 from registry.services.workers import open_identities
@@ -19,12 +20,14 @@ __all__ = ["reconciliation_items", "resolve_item"]
 def reconciliation_items(work: Work, *, include_resolved: bool = False) -> list[ReconciliationItem]:
     work.note_list("identity_reconciliation")
     tx = work.tx
-    persons = table.persons_with_several_identities(tx)
     names = {e.id: e.name for e in org_table.list_employers(tx)}
-    resolutions = table.resolutions_of(tx, persons)
+    groups = {
+        _fingerprint(rows): rows
+        for rows in map(partial(table.workers_of_person, tx), table.persons_with_several_records(tx))
+    }
+    resolutions = table.resolutions_of(tx, sorted(groups))
     items = []
-    for person in persons:
-        rows = table.workers_of_person(tx, person)
+    for fingerprint, rows in groups.items():
         versions = [
             IdentityVersion(
                 employer_id=row.employer_id,
@@ -35,26 +38,19 @@ def reconciliation_items(work: Work, *, include_resolved: bool = False) -> list[
             )
             for row, identity in zip(rows, open_identities(work, rows), strict=True)
         ]
-        differs = [
-            field
-            for field in ("name", "date_of_birth")
-            if len({" ".join(str(getattr(v, field)).casefold().split()) for v in versions}) > 1
-        ]
-        if not differs:
-            continue
-        fingerprint = _fingerprint(rows)
-        resolution = resolutions.get((person, fingerprint))
-        if resolution is not None and not include_resolved:
+        differs = [field for field in _FIELDS if len({_folded(getattr(v, field)) for v in versions}) > 1]
+        resolution = resolutions.get(fingerprint)
+        if not differs or (resolution is not None and not include_resolved):
             continue
         for row in rows:
             work.check(
                 Action.READ,
-                Record(type="identity_reconciliation", subject_person_id=person, subject_worker_id=row.id),
+                Record(type="identity_reconciliation", subject_person=row.bsn_index, subject_worker_id=row.id),
             )
         items.append(
             ReconciliationItem(
-                id=f"{person}:{fingerprint}",
-                differs=differs,  # type: ignore[arg-type]  # the two literal field names
+                id=fingerprint,
+                differs=differs,
                 versions=versions,
                 resolved=resolution is not None,
                 resolution=resolution[0] if resolution else None,
@@ -64,19 +60,27 @@ def reconciliation_items(work: Work, *, include_resolved: bool = False) -> list[
 
 
 def resolve_item(work: Work, item_id: str, note: str) -> None:
-    """Record the operator's decision; a later registration of the person reopens the item."""
-    person_text, _, fingerprint = item_id.partition(":")
-    try:
-        person = uuid.UUID(person_text)
-    except ValueError:
-        raise NotFound(f"reconciliation item {item_id} not found") from None
-    work.check(Action.CREATE, Record(type="identity_resolution", id=item_id, subject_person_id=person))
-    rows = table.workers_of_person(work.tx, person)
-    if len(rows) < 2 or _fingerprint(rows) != fingerprint:
+    """Record the operator's decision; a later registration of the person reopens the item
+    (its set of worker records, and so its id, changes)."""
+    work.check(Action.CREATE, Record(type="identity_resolution", id=item_id))
+    groups = {
+        _fingerprint(rows)
+        for rows in map(partial(table.workers_of_person, work.tx), table.persons_with_several_records(work.tx))
+    }
+    if item_id not in groups:
         raise NotFound(f"reconciliation item {item_id} not found (or changed since it was listed)")
-    if (person, fingerprint) not in table.resolutions_of(work.tx, [person]):
-        table.insert_resolution(work.tx, person, fingerprint, note, work.actor.id)
+    if item_id not in table.resolutions_of(work.tx, [item_id]):
+        table.insert_resolution(work.tx, item_id, note, work.actor.id)
+
+
+_FIELDS: tuple[Literal["name"], Literal["date_of_birth"]] = ("name", "date_of_birth")
+
+
+def _folded(value: object) -> str:
+    """Case and spacing aside: "Jan  de Vries" and "jan de vries" are one name."""
+    return " ".join(str(value).casefold().split())
 
 
 def _fingerprint(rows: list[table.EncryptedWorker]) -> str:
-    return hashlib.sha256("|".join(sorted(str(r.id) for r in rows)).encode()).hexdigest()[:16]
+    """An item's id: the set of worker records compared (no person identifier in it)."""
+    return hashlib.sha256("|".join(sorted(str(r.id) for r in rows)).encode()).hexdigest()[:24]

@@ -23,12 +23,12 @@ def signed_in(work: Work) -> SignedIn:
     """The caller's role and, for a worker, each employer's record of them (an audited read)."""
     actor = work.actor
     identities = []
-    if actor.kind is ActorKind.WORKER and actor.person_id is not None:
-        rows = people_table.workers_of_person(work.tx, actor.person_id)
+    if actor.kind is ActorKind.WORKER and actor.person is not None:
+        rows = people_table.workers_of_person(work.tx, actor.person)
         for row in rows:
             work.check(
                 Action.READ,
-                Record(type="worker", id=str(row.id), subject_person_id=row.person_id, subject_worker_id=row.id),
+                Record(type="worker", id=str(row.id), subject_person=row.bsn_index, subject_worker_id=row.id),
             )
         identities = open_identities(work, rows)
     return SignedIn(
@@ -48,16 +48,16 @@ def my_history(work: Work) -> WorkerHistory:
 
 def my_access_log(work: Work, limit: int, offset: int) -> tuple[list[AccessLogEntry], int]:
     first = _first_record(work)
-    person = work.actor.person_id
+    person = work.actor.person
     assert person is not None  # _first_record found a record of the person
-    work.check(Action.READ, Record(type="access_log", subject_person_id=person, subject_worker_id=first))
+    work.check(Action.READ, Record(type="access_log", subject_person=person, subject_worker_id=first))
     return log_table.access_log_of_person(work.tx, person, limit, offset)
 
 
 def _first_record(work: Work) -> uuid.UUID:
     if work.actor.kind is not ActorKind.WORKER:
         raise Forbidden("this is a worker's own view; sign in as a worker")
-    rows = people_table.workers_of_person(work.tx, work.actor.person_id) if work.actor.person_id else []
+    rows = people_table.workers_of_person(work.tx, work.actor.person) if work.actor.person else []
     if not rows:
         raise NotFound(NOTHING_REGISTERED)
     return rows[0].id

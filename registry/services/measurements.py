@@ -83,9 +83,7 @@ def record_measurements(
             Record(type="measurement", owner_employer_id=employer_id, subject_worker_id=worker_id),
         )
     biological = sorted({i.worker_id for i in items if i.sample_type == "biological" and i.worker_id}, key=str)
-    persons = people_table.persons_of_workers(tx, biological)
-    keys = people_table.KeyTable(tx).wrapped_keys_for(sorted(set(persons.values()), key=str))
-    sealer = _Sealer(work.vault, persons, keys)
+    sealer = _Sealer.for_workers(work, biological)
     rows = [_row(sealer, employer_id, context.substance_id(item), item, work.now) for item in items]
     table.insert_measurements(tx, rows)
     # The answer follows the read rules too: an employer does not get individual biological
@@ -102,7 +100,7 @@ def get_measurement(work: Work, measurement_id: uuid.UUID) -> MeasurementOut:
             type="measurement",
             id=str(measurement_id),
             owner_employer_id=row.employer_id,
-            subject_person_id=person,
+            subject_person=person,
             subject_worker_id=row.worker_id,
             medical=row.sample_type == "biological",
         )
@@ -134,25 +132,27 @@ def measurements_in_windows(work: Work, view: str, *, redact: bool) -> list[Meas
 
 def _opened(work: Work, rows: Sequence[MeasurementRow], *, redact: bool) -> list[MeasurementOut]:
     """Rows as answers: biological values decrypted for an actor who may see them."""
-    sealer = _Sealer(work.vault, {}, {})
-    if not redact:
-        workers = sorted({r.worker_id for r in rows if r.result_ct is not None and r.worker_id}, key=str)
-        persons = people_table.persons_of_workers(work.tx, workers)
-        keys = people_table.KeyTable(work.tx).wrapped_keys_for(sorted(set(persons.values()), key=str))
-        sealer = _Sealer(work.vault, persons, keys)
+    workers = [] if redact else sorted({r.worker_id for r in rows if r.result_ct is not None and r.worker_id}, key=str)
+    sealer = _Sealer.for_workers(work, workers)
     return [_out(sealer, row, redact=redact) for row in rows]
 
 
 class _Sealer(msgspec.Struct, frozen=True):
-    """The keys that open (and seal) biological values: each worker's person's key."""
+    """The keys that open (and seal) biological values: each worker record's data key."""
 
     vault: Vault
-    persons: dict[uuid.UUID, uuid.UUID]
+    key_ids: dict[uuid.UUID, uuid.UUID]  # worker id -> its data key's id
     keys: dict[uuid.UUID, WrappedKey]
 
+    @classmethod
+    def for_workers(cls, work: Work, worker_ids: Sequence[uuid.UUID]) -> _Sealer:
+        key_ids = people_table.key_ids_of_workers(work.tx, worker_ids)
+        keys = people_table.KeyTable(work.tx).wrapped_keys_for(sorted(set(key_ids.values()), key=str))
+        return cls(work.vault, key_ids, keys)
+
     def cipher(self, worker_id: uuid.UUID) -> WorkerCipher:
-        person = self.persons[worker_id]
-        return self.vault.worker_cipher(person, self.keys.get(person))
+        key_id = self.key_ids[worker_id]
+        return self.vault.worker_cipher(key_id, self.keys.get(key_id))
 
 
 def _item_order(error: FieldError) -> tuple[int, str]:

@@ -73,7 +73,7 @@ def get_registration(work: Work, registration_id: uuid.UUID) -> RegistrationOut:
             type="registration",
             id=str(registration_id),
             owner_employer_id=row.employer_id if row else None,
-            subject_person_id=person,
+            subject_person=person,
             subject_worker_id=row.worker_id if row else None,
         ),
     )

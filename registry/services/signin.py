@@ -95,8 +95,9 @@ def actor_for_token(
                 bsn = normalise_bsn(str(token.claims.get(BSN_CLAIM, "")))
             except ValueError:
                 raise Unauthenticated(f"a worker's token carries a valid BSN in the claim {BSN_CLAIM!r}") from None
-            person = people_table.person_id_by_index(tx, vault.blind_index("bsn", bsn))
-            return Actor(kind=role, id=label, person_id=person)
+            person = vault.blind_index("bsn", bsn)
+            known = people_table.workers_of_person(tx, person)
+            return Actor(kind=role, id=label, person=person if known else None)
         if role in (ActorKind.COMPANY_DOCTOR, ActorKind.HYGIENIST):
             grants = grant_table.grants_in_force(tx, role, token.issuer, token.subject, today)
             employers = {g.employer_id for g in grants}

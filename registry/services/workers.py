@@ -10,7 +10,6 @@ import uuid
 from crypto import Vault, WrappedKey
 from registry.access import Action, ActorKind, Decision, HistoryReach, Record, Work
 from registry.services.organisations import require_own_site
-from registry.store import Tx
 from registry.store import exposure as exposure_table
 from registry.store import organisations as org_table
 from registry.store import people as table
@@ -44,28 +43,22 @@ def register_worker(work: Work, worker: WorkerIn) -> tuple[WorkerOut, bool]:
     bsn = normalise_bsn(worker.bsn)
     name = worker.name.strip()
     index = vault.blind_index("bsn", bsn)
-    person_id = table.person_id_by_index(tx, index)
-    existing = table.worker_of_employer(tx, employer_id, person_id) if person_id else None
+    existing = table.own_worker_by_index(tx, employer_id, index)
     worker_id = existing.id if existing else uuid.uuid4()
     work.check(
         Action.CREATE,
         Record(type="worker", id=str(worker_id), owner_employer_id=employer_id, subject_worker_id=worker_id),
     )
     if existing is not None:
-        stored = _open(vault, existing, table.KeyTable(tx).wrapped_key(existing.person_id))
+        stored = _open(vault, existing, table.KeyTable(tx).wrapped_key(existing.key_id))
         if (stored.name, stored.date_of_birth) != (name, worker.date_of_birth):
             raise Conflict(
                 f"your organisation registered this BSN as worker {existing.id} with another name or date of birth"
             )
         return stored, False
-    if person_id is None:
-        person_id = uuid.uuid4()
-        key = vault.new_worker_key(person_id)
-        table.insert_person(tx, person_id, index, key)
-    else:
-        key = _person_key(tx, person_id)
+    key = vault.new_worker_key(worker_id)
     out = WorkerOut(id=worker_id, bsn=bsn, name=name, date_of_birth=worker.date_of_birth)
-    table.insert_worker(tx, encrypt_identity(vault, key, out, employer_id, person_id, work.now))
+    table.insert_worker(tx, encrypt_identity(vault, key, out, employer_id, index, work.now), key)
     return out, True
 
 
@@ -74,16 +67,17 @@ def encrypt_identity(
     key: WrappedKey,
     identity: WorkerOut,
     employer_id: uuid.UUID | None,
-    person_id: uuid.UUID,
+    bsn_index: str,
     now: dt.datetime,
 ) -> table.EncryptedWorker:
-    """An employer's worker record, its identity encrypted under the person's key (for the
-    API and bulk loads)."""
-    cipher = vault.worker_cipher(person_id, key)
+    """A new worker record, its identity encrypted under its own data key `key` (for the API
+    and bulk loads)."""
+    cipher = vault.worker_cipher(identity.id, key)
     return table.EncryptedWorker(
         id=identity.id,
         employer_id=employer_id,
-        person_id=person_id,
+        bsn_index=bsn_index,
+        key_id=identity.id,
         bsn_ct=cipher.encrypt_text(_BSN, identity.bsn),
         name_ct=cipher.encrypt_text(_NAME, identity.name),
         birth_date_ct=cipher.encrypt_text(_BIRTH, identity.date_of_birth.isoformat()),
@@ -93,7 +87,7 @@ def encrypt_identity(
 
 def get_worker(work: Work, worker_id: uuid.UUID) -> WorkerOut:
     row, _ = read_worker(work, worker_id)
-    return _open(work.vault, row, table.KeyTable(work.tx).wrapped_key(row.person_id))
+    return _open(work.vault, row, table.KeyTable(work.tx).wrapped_key(row.key_id))
 
 
 def read_worker(
@@ -107,7 +101,7 @@ def read_worker(
             type=record_type,
             id=str(worker_id),
             owner_employer_id=row.employer_id if row else None,
-            subject_person_id=row.person_id if row else None,
+            subject_person=row.bsn_index if row else None,
             subject_worker_id=worker_id,
         ),
     )
@@ -123,8 +117,8 @@ def list_workers(work: Work, limit: int, offset: int) -> tuple[list[WorkerOut], 
 
 
 def open_identities(work: Work, rows: list[table.EncryptedWorker]) -> list[WorkerOut]:
-    keys = table.KeyTable(work.tx).wrapped_keys_for(sorted({r.person_id for r in rows}, key=str))
-    return [_open(work.vault, row, keys.get(row.person_id)) for row in rows]
+    keys = table.KeyTable(work.tx).wrapped_keys_for(sorted({r.key_id for r in rows}, key=str))
+    return [_open(work.vault, row, keys.get(row.key_id)) for row in rows]
 
 
 def create_employment(work: Work, employment: EmploymentIn) -> EmploymentOut:
@@ -174,10 +168,10 @@ def history_windows(work: Work, worker: table.EncryptedWorker) -> list[exposure_
     the policy's reach decides, this turns it into the person's worker ids and placements."""
     reach = work.history_reach()
     if reach is HistoryReach.PERSON:
-        return [exposure_table.Window(worker_id=w.id) for w in table.workers_of_person(work.tx, worker.person_id)]
+        return [exposure_table.Window(worker_id=w.id) for w in table.workers_of_person(work.tx, worker.bsn_index)]
     windows = [exposure_table.Window(worker_id=worker.id)]
     if reach is HistoryReach.EMPLOYER_AND_PLACEMENTS and work.actor.kind in (ActorKind.EMPLOYER, ActorKind.HYGIENIST):
-        for placement in table.placements_arranged_by(work.tx, work.employer_id(), worker.person_id):
+        for placement in table.placements_arranged_by(work.tx, work.employer_id(), worker.bsn_index):
             windows.append(
                 exposure_table.Window(
                     worker_id=placement.worker_id,
@@ -189,15 +183,8 @@ def history_windows(work: Work, worker: table.EncryptedWorker) -> list[exposure_
     return windows
 
 
-def _person_key(tx: Tx, person_id: uuid.UUID) -> WrappedKey:
-    key = table.KeyTable(tx).wrapped_key(person_id)
-    if key is None:
-        raise NotFound("this person's data key was destroyed; their records can no longer be added to")
-    return key
-
-
 def _open(vault: Vault, row: table.EncryptedWorker, key: WrappedKey | None) -> WorkerOut:
-    cipher = vault.worker_cipher(row.person_id, key)
+    cipher = vault.worker_cipher(row.key_id, key)
     return WorkerOut(
         id=row.id,
         bsn=cipher.decrypt_text(_BSN, row.bsn_ct),

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 from registry.store.database import Tx
 from schemas.access import AccessLogEntry
 
 __all__ = ["access_log_of_person"]
 
 
-def access_log_of_person(tx: Tx, person_id: uuid.UUID, limit: int, offset: int) -> tuple[list[AccessLogEntry], int]:
+def access_log_of_person(tx: Tx, person: str, limit: int, offset: int) -> tuple[list[AccessLogEntry], int]:
     """Entries naming any of the person's worker ids, newest first, with the employer an
     API key, mandate or contract acted for resolved to its name."""
-    where = "a.subject_worker_id IN (SELECT id FROM workers WHERE person_id = ?)"
-    total = int(tx.scalar(f"SELECT count(*) FROM audit_log a WHERE {where}", [person_id]))
+    where = "a.subject_worker_id IN (SELECT id FROM workers WHERE bsn_index = ?)"
+    total = int(tx.scalar(f"SELECT count(*) FROM audit_log a WHERE {where}", [person]))
     entries = tx.structs(
         AccessLogEntry,
         "SELECT a.occurred_at, a.actor_type AS actor_role, a.actor_id AS actor, "
@@ -24,6 +22,6 @@ def access_log_of_person(tx: Tx, person_id: uuid.UUID, limit: int, offset: int) 
         "LEFT JOIN api_keys k ON a.actor_id = 'key:' || k.key_id "
         "LEFT JOIN employers ek ON ek.id = k.employer_id "
         f"WHERE {where} ORDER BY a.occurred_at DESC, a.stream, a.seq DESC LIMIT ? OFFSET ?",
-        [person_id, limit, offset],
+        [person, limit, offset],
     )
     return entries, total

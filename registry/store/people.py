@@ -1,8 +1,9 @@
-"""Persons (blind index only), their wrapped keys, each employer's workers (ciphertexts),
+"""Each employer's workers (ciphertexts and the BSN blind index), their wrapped data keys,
 employments and the operator's identity resolutions.
 
-A person is internal: no answer ever carries a person id. Each employer knows the person by
-its own worker id (`workers.id`), with the identity that employer supplied.
+Each employer knows a person by its own worker id (`workers.id`), with the identity that
+employer supplied. A person is all worker rows with one blind index: internal, never in an
+answer to an employer.
 """
 
 from __future__ import annotations
@@ -24,65 +25,58 @@ __all__ = [
     "employment_periods",
     "employments_in_windows",
     "insert_employment",
-    "insert_person",
     "insert_resolution",
     "insert_worker",
+    "key_ids_of_workers",
     "own_worker",
+    "own_worker_by_index",
     "own_worker_ids",
-    "person_id_by_index",
     "persons_of_workers",
-    "persons_with_several_identities",
+    "persons_with_several_records",
     "placements_arranged_by",
     "resolutions_of",
     "worker_by_id",
-    "worker_of_employer",
     "workers_in_scope",
     "workers_of_person",
 ]
 
 
 class EncryptedWorker(msgspec.Struct, frozen=True):
-    """An employer's worker record: its identity as that employer supplied it, encrypted
-    under the person's key (bound to the person id)."""
+    """An employer's worker record: its identity as that employer supplied it, encrypted under
+    the data key `key_id` (its own id, or a migrated record's original worker's), and the BSN
+    blind index that makes the records of one person one history."""
 
     id: uuid.UUID
     employer_id: uuid.UUID | None  # None: migrated from before per-employer ids, registrant unknown
-    person_id: uuid.UUID
+    bsn_index: str
+    key_id: uuid.UUID
     bsn_ct: bytes
     name_ct: bytes
     birth_date_ct: bytes
     created_at: dt.datetime
 
 
-_WORKER = "SELECT id, employer_id, person_id, bsn_ct, name_ct, birth_date_ct, created_at FROM workers"
+_COLUMNS = ", ".join(EncryptedWorker.__struct_fields__)
+_WORKER = f"SELECT {_COLUMNS} FROM workers"
 
 
-def insert_person(tx: Tx, person_id: uuid.UUID, bsn_index: str, key: WrappedKey) -> None:
-    now = utcnow()
-    tx.execute("INSERT INTO persons VALUES (?, ?, ?)", [person_id, bsn_index, now])
-    tx.execute("INSERT INTO person_keys VALUES (?, ?, ?, ?)", [person_id, key.kek_id, key.blob, now])
-
-
-def person_id_by_index(tx: Tx, bsn_index: str) -> uuid.UUID | None:
-    found: uuid.UUID | None = tx.scalar("SELECT id FROM persons WHERE bsn_index = ?", [bsn_index])
-    return found
-
-
-def insert_worker(tx: Tx, worker: EncryptedWorker) -> None:
+def insert_worker(tx: Tx, worker: EncryptedWorker, key: WrappedKey) -> None:
+    """A new worker record and its own data key: the same two rows whoever else knows the person."""
     w = worker
     tx.execute(
-        "INSERT INTO workers VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [w.id, w.employer_id, w.person_id, w.bsn_ct, w.name_ct, w.birth_date_ct, w.created_at],
+        f"INSERT INTO workers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [w.id, w.employer_id, w.bsn_index, w.key_id, w.bsn_ct, w.name_ct, w.birth_date_ct, w.created_at],
     )
+    tx.execute("INSERT INTO worker_keys VALUES (?, ?, ?, ?)", [w.key_id, key.kek_id, key.blob, w.created_at])
 
 
 def worker_by_id(tx: Tx, worker_id: uuid.UUID) -> EncryptedWorker | None:
     return tx.struct(EncryptedWorker, f"{_WORKER} WHERE id = ?", [worker_id])
 
 
-def worker_of_employer(tx: Tx, employer_id: uuid.UUID, person_id: uuid.UUID) -> EncryptedWorker | None:
-    """This employer's record of the person, if it registered them."""
-    return tx.struct(EncryptedWorker, f"{_WORKER} WHERE employer_id = ? AND person_id = ?", [employer_id, person_id])
+def own_worker_by_index(tx: Tx, employer_id: uuid.UUID, bsn_index: str) -> EncryptedWorker | None:
+    """This employer's record of the person with this BSN blind index, if it registered them."""
+    return tx.struct(EncryptedWorker, f"{_WORKER} WHERE employer_id = ? AND bsn_index = ?", [employer_id, bsn_index])
 
 
 def own_worker(tx: Tx, employer_id: uuid.UUID, worker_id: uuid.UUID) -> EncryptedWorker | None:
@@ -103,66 +97,77 @@ def workers_in_scope(
     return rows, total
 
 
-def workers_of_person(tx: Tx, person_id: uuid.UUID) -> list[EncryptedWorker]:
+def workers_of_person(tx: Tx, bsn_index: str) -> list[EncryptedWorker]:
     """Every employer's record of one person, oldest first."""
-    return tx.structs(EncryptedWorker, f"{_WORKER} WHERE person_id = ? ORDER BY created_at, id", [person_id])
+    return tx.structs(EncryptedWorker, f"{_WORKER} WHERE bsn_index = ? ORDER BY created_at, id", [bsn_index])
 
 
-def persons_with_several_identities(tx: Tx) -> list[uuid.UUID]:
-    """Persons registered by more than one employer: the candidates for reconciliation."""
-    rows = tx.all("SELECT person_id FROM workers GROUP BY person_id HAVING count(*) > 1 ORDER BY person_id")
+def persons_with_several_records(tx: Tx) -> list[str]:
+    """Persons (blind indexes) registered by more than one employer: candidates for reconciliation."""
+    rows = tx.all("SELECT bsn_index FROM workers GROUP BY bsn_index HAVING count(*) > 1 ORDER BY bsn_index")
     return [row[0] for row in rows]
 
 
-def insert_resolution(tx: Tx, person_id: uuid.UUID, fingerprint: str, note: str, resolved_by: str) -> None:
-    tx.execute(
-        "INSERT INTO identity_resolutions VALUES (?, ?, ?, ?, ?)", [person_id, fingerprint, note, resolved_by, utcnow()]
-    )
+def persons_of_workers(tx: Tx, worker_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """worker id -> the person (BSN blind index) it names."""
+    rows = tx.all_in("SELECT id, bsn_index FROM workers WHERE id IN (SELECT id FROM _ids)", worker_ids)
+    return {row[0]: row[1] for row in rows}
 
 
-def resolutions_of(tx: Tx, person_ids: Sequence[uuid.UUID]) -> dict[tuple[uuid.UUID, str], tuple[str, str]]:
-    """(person, fingerprint) -> (note, resolved_by) for these persons."""
-    rows = tx.all_in(
-        "SELECT person_id, fingerprint, note, resolved_by FROM identity_resolutions "
-        "WHERE person_id IN (SELECT id FROM _ids)",
-        person_ids,
+def key_ids_of_workers(tx: Tx, worker_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """worker id -> the data key that encrypts its identity and biological results."""
+    rows = tx.all_in("SELECT id, key_id FROM workers WHERE id IN (SELECT id FROM _ids)", worker_ids)
+    return {row[0]: row[1] for row in rows}
+
+
+def insert_resolution(tx: Tx, fingerprint: str, note: str, resolved_by: str) -> None:
+    tx.execute("INSERT INTO identity_resolutions VALUES (?, ?, ?, ?)", [fingerprint, note, resolved_by, utcnow()])
+
+
+def resolutions_of(tx: Tx, fingerprints: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """fingerprint -> (note, resolved_by) of the items already settled."""
+    if not fingerprints:
+        return {}
+    marks = ", ".join("?" * len(fingerprints))
+    rows = tx.all(
+        f"SELECT fingerprint, note, resolved_by FROM identity_resolutions WHERE fingerprint IN ({marks})",
+        list(fingerprints),
     )
-    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 class KeyTable:
-    """The person_keys table inside one transaction; crypto's WorkerKeyStore (crypto calls
-    the key's owner a worker; here it is the person)."""
+    """The worker_keys table inside one transaction; crypto's WorkerKeyStore."""
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
-    def wrapped_key(self, person_id: uuid.UUID) -> WrappedKey | None:
-        row = self._tx.one("SELECT kek_id, wrapped_key FROM person_keys WHERE person_id = ?", [person_id])
+    def wrapped_key(self, key_id: uuid.UUID) -> WrappedKey | None:
+        row = self._tx.one("SELECT kek_id, wrapped_key FROM worker_keys WHERE worker_id = ?", [key_id])
         return None if row is None else WrappedKey(kek_id=row[0], blob=row[1])
 
-    def wrapped_keys_for(self, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WrappedKey]:
-        if not person_ids:
+    def wrapped_keys_for(self, key_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WrappedKey]:
+        if not key_ids:
             return {}
         rows = self._tx.all_in(
-            "SELECT person_id, kek_id, wrapped_key FROM person_keys WHERE person_id IN (SELECT id FROM _ids)",
-            person_ids,
+            "SELECT worker_id, kek_id, wrapped_key FROM worker_keys WHERE worker_id IN (SELECT id FROM _ids)",
+            key_ids,
         )
         return {row[0]: WrappedKey(kek_id=row[1], blob=row[2]) for row in rows}
 
     def wrapped_keys(self) -> Iterable[tuple[uuid.UUID, WrappedKey]]:
-        for row in self._tx.all("SELECT person_id, kek_id, wrapped_key FROM person_keys ORDER BY person_id"):
+        for row in self._tx.all("SELECT worker_id, kek_id, wrapped_key FROM worker_keys ORDER BY worker_id"):
             yield row[0], WrappedKey(kek_id=row[1], blob=row[2])
 
-    def replace_wrapped_key(self, person_id: uuid.UUID, key: WrappedKey) -> None:
+    def replace_wrapped_key(self, key_id: uuid.UUID, key: WrappedKey) -> None:
         self._tx.execute(
-            "UPDATE person_keys SET kek_id = ?, wrapped_key = ? WHERE person_id = ?",
-            [key.kek_id, key.blob, person_id],
+            "UPDATE worker_keys SET kek_id = ?, wrapped_key = ? WHERE worker_id = ?",
+            [key.kek_id, key.blob, key_id],
         )
 
-    def delete_wrapped_key(self, person_id: uuid.UUID) -> bool:
-        existed = self._tx.scalar("SELECT count(*) FROM person_keys WHERE person_id = ?", [person_id])
-        self._tx.execute("DELETE FROM person_keys WHERE person_id = ?", [person_id])
+    def delete_wrapped_key(self, key_id: uuid.UUID) -> bool:
+        existed = self._tx.scalar("SELECT count(*) FROM worker_keys WHERE worker_id = ?", [key_id])
+        self._tx.execute("DELETE FROM worker_keys WHERE worker_id = ?", [key_id])
         return bool(existed)
 
 
@@ -206,14 +211,6 @@ def employment_periods(
     return periods
 
 
-def persons_of_workers(tx: Tx, worker_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """worker id -> person id (whose key encrypts the worker's medical values)."""
-    return {
-        row[0]: row[1]
-        for row in tx.all_in("SELECT id, person_id FROM workers WHERE id IN (SELECT id FROM _ids)", worker_ids)
-    }
-
-
 def own_worker_ids(tx: Tx, employer_id: uuid.UUID, worker_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """Which of these worker ids are this employer's own."""
     rows = tx.all_in(
@@ -222,13 +219,13 @@ def own_worker_ids(tx: Tx, employer_id: uuid.UUID, worker_ids: Sequence[uuid.UUI
     return {row[0] for row in rows}
 
 
-def placements_arranged_by(tx: Tx, agency_id: uuid.UUID, person_id: uuid.UUID) -> list[EmploymentOut]:
+def placements_arranged_by(tx: Tx, agency_id: uuid.UUID, bsn_index: str) -> list[EmploymentOut]:
     """The placements of one person that this agency arranged, whichever hirer recorded them."""
     return tx.structs(
         EmploymentOut,
         f"{_EMPLOYMENT} JOIN workers w ON w.id = e.worker_id "
-        "WHERE e.agency_employer_id = ? AND w.person_id = ? ORDER BY e.start_date, e.id",
-        [agency_id, person_id],
+        "WHERE e.agency_employer_id = ? AND w.bsn_index = ? ORDER BY e.start_date, e.id",
+        [agency_id, bsn_index],
     )
 
 

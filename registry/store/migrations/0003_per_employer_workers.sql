@@ -1,36 +1,20 @@
 -- Each employer knows a person by its own worker id (issue 14).
 --
 -- Before: one `workers` row per person (BSN), shared by every employer, so any employer
--- holding the id could read the identity another employer supplied. After:
---   persons      one row per person: the BSN blind index, internal only, never in an answer;
---   person_keys  the person's data key (was worker_keys, which was keyed by that same id);
---   workers      one row per (employer, person): the employer's own worker id and the
---                identity *that employer* supplied, encrypted under the person's key.
--- Records (employments, measurements, register entries, SEG memberships) keep pointing at a
--- worker id, which is now always the recording employer's own.
+-- holding the id could read the identity another employer supplied. After: one `workers`
+-- row per (employer, person): the employer's own worker id, the identity *that employer*
+-- supplied, and the BSN blind index. A person is every worker row with the same blind index:
+-- no row is shared, so registering someone another employer knows does exactly the work of
+-- registering someone new (no oracle in the answer, the errors or the timing).
+-- Each worker row's ciphertexts (identity, biological results) are under the data key
+-- `key_id` in worker_keys: its own id for a new row.
 --
 -- Migrating existing stores: every (old worker, employer) pair found in the records or in the
 -- audit log of worker registrations becomes a worker row. The employer seen first keeps the
--- old id; every other employer gets a new id and its records are moved to it. The identity
--- ciphertexts are copied (they are bound to the person, who keeps the old id as person id).
--- A worker that no employer ever recorded anything for keeps an identity row without an
--- employer: visible to the worker and the operator only.
-
-CREATE TABLE persons (
-    id UUID PRIMARY KEY,
-    bsn_index VARCHAR NOT NULL UNIQUE,
-    created_at TIMESTAMP NOT NULL
-);
-INSERT INTO persons SELECT id, bsn_index, created_at FROM workers;
-
-CREATE TABLE person_keys (
-    person_id UUID PRIMARY KEY,
-    kek_id VARCHAR NOT NULL,
-    wrapped_key BLOB NOT NULL,
-    created_at TIMESTAMP NOT NULL
-);
-INSERT INTO person_keys SELECT worker_id, kek_id, wrapped_key, created_at FROM worker_keys;
-DROP TABLE worker_keys;
+-- old id; every other employer gets a new id and its records are moved to it. Their
+-- ciphertexts stay as they were, under the old worker's key (key_id = the old id). A worker
+-- that no employer ever recorded anything for keeps a row without an employer: visible to the
+-- worker and the operator only.
 
 CREATE TABLE migration_worker_split AS
 WITH evidence AS (
@@ -60,18 +44,19 @@ FROM pairs;
 CREATE TABLE workers_per_employer (
     id UUID PRIMARY KEY,
     employer_id UUID,
-    person_id UUID NOT NULL,
+    bsn_index VARCHAR NOT NULL,
+    key_id UUID NOT NULL,
     bsn_ct BLOB NOT NULL,
     name_ct BLOB NOT NULL,
     birth_date_ct BLOB NOT NULL,
     created_at TIMESTAMP NOT NULL,
-    UNIQUE (employer_id, person_id)
+    UNIQUE (employer_id, bsn_index)
 );
 INSERT INTO workers_per_employer
-SELECT s.new_id, s.employer_id, w.id, w.bsn_ct, w.name_ct, w.birth_date_ct, w.created_at
+SELECT s.new_id, s.employer_id, w.bsn_index, w.id, w.bsn_ct, w.name_ct, w.birth_date_ct, w.created_at
 FROM migration_worker_split s JOIN workers w ON w.id = s.old_id;
 INSERT INTO workers_per_employer
-SELECT w.id, NULL, w.id, w.bsn_ct, w.name_ct, w.birth_date_ct, w.created_at
+SELECT w.id, NULL, w.bsn_index, w.id, w.bsn_ct, w.name_ct, w.birth_date_ct, w.created_at
 FROM workers w WHERE w.id NOT IN (SELECT old_id FROM migration_worker_split);
 
 UPDATE employments SET worker_id = s.new_id FROM migration_worker_split s
@@ -87,7 +72,7 @@ WHERE g.id = seg_members.seg_id AND seg_members.worker_id = s.old_id AND g.emplo
 DROP TABLE migration_worker_split;
 DROP TABLE workers;
 ALTER TABLE workers_per_employer RENAME TO workers;
-CREATE INDEX workers_person ON workers (person_id);
+CREATE INDEX workers_person ON workers (bsn_index);
 CREATE INDEX workers_employer ON workers (employer_id);
 CREATE INDEX seg_members_seg ON seg_members (seg_id);
 CREATE INDEX employments_agency ON employments (agency_employer_id);
@@ -112,12 +97,10 @@ CREATE INDEX grants_subject ON grants (subject);
 -- The operator's decisions on persons whose employers supplied differing identity data.
 -- `fingerprint` names the set of worker rows decided on: a later registration reopens it.
 CREATE TABLE identity_resolutions (
-    person_id UUID NOT NULL,
-    fingerprint VARCHAR NOT NULL,
+    fingerprint VARCHAR PRIMARY KEY,
     note VARCHAR NOT NULL,
     resolved_by VARCHAR NOT NULL,
-    resolved_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (person_id, fingerprint)
+    resolved_at TIMESTAMP NOT NULL
 );
 
 -- For whom an actor acted (the employer behind an API key, a mandate or a contract), so a
