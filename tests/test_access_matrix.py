@@ -12,6 +12,7 @@ The world:
   it); employed by C from 2000 to 2010 (ended); registered by G itself as its own worker,
   with another birth date (a reconciliation item for the operator).
 - person Q (BSN_Q): employed by B.
+- the inspector inspects A (X-Employer): A's register, never medical values, nothing else.
 - doctor-1: contract with A in force, with B ended. hygienist-1: mandate from A in force,
   from C ended. worker-1 is P, worker-2 is Q; inspector-1, researcher-1, operator-1.
 """
@@ -78,7 +79,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, oidc_provider: OidcProvider)
             "operator": oidc_provider.token("operator-1", {"registry_role": "operator"}),
         }
         callers = {name: server.client(e.api_key) for name, e in employers.items()}
-        callers |= {name: server.client(token) for name, token in tokens.items()}
+        callers |= {name: server.client(token) for name, token in tokens.items() if name != "inspector"}
+        callers["inspector"] = server.client(tokens["inspector"], headers={"X-Employer": employers["A"].kvk})
         callers["anonymous"] = server.client()
         clients = list(callers.values())
         yield World(server=server, callers=callers, ids=ids)
@@ -189,7 +191,7 @@ FORBIDDEN_MARKERS: dict[str, set[str]] = {
     "hygienist": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "bsn_q", "bio_p", "bio_q"},
     "worker_p": Q_RECORDS | {"bsn_q", "bio_q", "sB", "gB"},
     "worker_q": P_RECORDS | {"bsn_p", "bio_p", "sA", "gA"},
-    "inspector": {"bio_p", "bio_q"},
+    "inspector": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "sB", "gB", "bsn_q", "bio_p", "bio_q"},
     "researcher": P_RECORDS | Q_RECORDS | {"bsn_p", "bsn_q", "bio_p", "bio_q"},
     "operator": {"bio_p", "bio_q"},
     "anonymous": P_RECORDS | Q_RECORDS | {"bsn_p", "bsn_q", "bio_p", "bio_q"},
@@ -218,27 +220,27 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     # workers: own record, someone else's, and one of an ended employment (C still keeps its own)
     ("GET", "/api/v1/workers", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/workers/{wa}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
-    ("GET", "/api/v1/workers/{wb}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
-    ("GET", "/api/v1/workers/{wc}", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
-    ("GET", "/api/v1/workers/{wg}/employments", None, _only(200, 404, "G", "worker_p", "inspector", "operator")),
+    ("GET", "/api/v1/workers/{wb}", None, _only(200, 404, "B", "worker_q", "operator")),
+    ("GET", "/api/v1/workers/{wc}", None, _only(200, 404, "C", "worker_p", "operator")),
+    ("GET", "/api/v1/workers/{wg}/employments", None, _only(200, 404, "G", "worker_p", "operator")),
     ("GET", "/api/v1/workers/{wa}/employments", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
     ("GET", "/api/v1/workers/{wa}/history", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
-    ("GET", "/api/v1/workers/{wb}/history", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
-    ("GET", "/api/v1/workers/{wg}/history", None, _only(200, 404, "G", "worker_p", "inspector", "operator")),
-    ("GET", "/api/v1/workers/{wc}/history", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
+    ("GET", "/api/v1/workers/{wb}/history", None, _only(200, 404, "B", "worker_q", "operator")),
+    ("GET", "/api/v1/workers/{wg}/history", None, _only(200, 404, "G", "worker_p", "operator")),
+    ("GET", "/api/v1/workers/{wc}/history", None, _only(200, 404, "C", "worker_p", "operator")),
     # measurements: air and biological, own and foreign, of an ended employment and contract
     ("GET", "/api/v1/measurements", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/measurements?worker_id={wb}", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/measurements/{mA}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
     ("GET", "/api/v1/measurements/{bA}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
-    ("GET", "/api/v1/measurements/{bB}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
-    ("GET", "/api/v1/measurements/{mC}", None, _only(200, 404, "C", "worker_p", "inspector", "operator")),
+    ("GET", "/api/v1/measurements/{bB}", None, _only(200, 404, "B", "worker_q", "operator")),
+    ("GET", "/api/v1/measurements/{mC}", None, _only(200, 404, "C", "worker_p", "operator")),
     ("GET", "/api/v1/registrations", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/registrations/{rA}", None, _only(200, 404, *READERS_OF_A_ABOUT_P)),
-    ("GET", "/api/v1/registrations/{rB}", None, _only(200, 404, "B", "worker_q", "inspector", "operator")),
+    ("GET", "/api/v1/registrations/{rB}", None, _only(200, 404, "B", "worker_q", "operator")),
     ("GET", "/api/v1/segs", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/segs/{gA}", None, _only(200, 404, "A", "doctor", "hygienist", "inspector", "operator")),
-    ("GET", "/api/v1/segs/{gB}/members", None, _only(200, 404, "B", "inspector", "operator")),
+    ("GET", "/api/v1/segs/{gB}/members", None, _only(200, 404, "B", "operator")),
     ("GET", "/api/v1/sites", None, _expect(200, researcher=403)),
     ("GET", "/api/v1/compliance/report?bayesian=false", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
     ("GET", "/api/v1/compliance/exceedances", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
@@ -426,3 +428,14 @@ def test_the_operator_reconciles_differing_identities(world: World) -> None:
     assert item["id"] not in {i["id"] for i in operator.get("/api/v1/operator/reconciliations").json()}
     again = operator.get("/api/v1/operator/reconciliations", params={"include_resolved": True}).json()
     assert [i["resolution"] for i in again if i["id"] == item["id"]] == ["G corrigeert"]
+
+
+def test_an_inspector_names_the_employer_it_inspects(world: World) -> None:
+    """Data minimisation: without X-Employer an inspector lists nothing and reads no record."""
+    token = world.callers["inspector"].headers["Authorization"].removeprefix("Bearer ")
+    with world.server.client(token) as unscoped, world.server.client(token, headers={"X-Employer": "42424240"}) as b:
+        assert unscoped.get("/api/v1/workers").status_code == 403
+        assert unscoped.get(f"/api/v1/measurements/{world.ids['mA']}").status_code == 404
+        listed = b.get("/api/v1/measurements", params={"limit": 500}).json()["items"]
+        assert {m["id"] for m in listed} >= {world.ids["mB"]} and world.ids["mA"] not in {m["id"] for m in listed}
+        assert b.get(f"/api/v1/workers/{world.ids['wb']}").json()["name"] == "Q"

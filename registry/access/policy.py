@@ -143,12 +143,17 @@ def _worker(actor: Actor, action: Action, record: Record) -> Decision:
 
 
 def _inspector(actor: Actor, action: Action, record: Record) -> Decision:
-    """Supervision of the exposure register: exposure, never medical values."""
+    """Supervision of one employer's exposure register at a time (the one it names):
+    exposure, never medical values."""
     if action is Action.CREATE:
         return Decision(False, "the inspectorate reads")
     if record.type in _ADMINISTRATION:
         return Decision(False, "registry administration is the operator's")
-    return Decision(True, "supervision of the exposure register", redact_medical=True)
+    if action is Action.LIST:
+        return Decision(bool(actor.employer_ids), "list limited to the register of the employer inspected")
+    if record.owner_employer_id is not None and record.owner_employer_id in actor.employer_ids:
+        return Decision(True, "supervision of this employer's exposure register")
+    return Decision(False, "not of the employer inspected")
 
 
 def _operator(actor: Actor, action: Action, record: Record) -> Decision:
@@ -191,11 +196,11 @@ def scope_sql(actor: Actor, alias: str = "", *, worker_column: str | None = "wor
     prefix = f"{alias}." if alias else ""
     if actor.kind in (ActorKind.EMPLOYER, ActorKind.HYGIENIST) and actor.employer_id is not None:
         return f"{prefix}employer_id = ?", [actor.employer_id]
-    if actor.kind is ActorKind.COMPANY_DOCTOR and actor.employer_ids:
+    if actor.kind in (ActorKind.COMPANY_DOCTOR, ActorKind.INSPECTOR) and actor.employer_ids:
         ids = sorted(actor.employer_ids, key=str)
         return f"{prefix}employer_id IN ({', '.join('?' * len(ids))})", list(ids)
     if actor.kind is ActorKind.WORKER and actor.person is not None and worker_column is not None:
         return f"{prefix}{worker_column} IN (SELECT id FROM workers WHERE bsn_index = ?)", [actor.person]
-    if actor.kind in (ActorKind.INSPECTOR, ActorKind.OPERATOR):
+    if actor.kind is ActorKind.OPERATOR:
         return "TRUE", []
     return "FALSE", []

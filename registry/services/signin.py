@@ -114,6 +114,16 @@ def actor_for_token(
                 employer_ids=frozenset(employers),
                 acting_for=f"employer:{single}" if single else None,
             )
+        if role is ActorKind.INSPECTOR:
+            # Data minimisation: an inspection is of one employer, named in X-Employer.
+            inspected = org_table.employer_by_kvk(tx, _kvk(employer_kvk)) if employer_kvk else None
+            if employer_kvk and inspected is None:
+                raise Forbidden(f"no employer with KvK number {employer_kvk}")
+            return Actor(
+                kind=role,
+                id=label,
+                employer_ids=frozenset({inspected.id}) if inspected else frozenset(),
+            )
         project = token.claims.get(PROJECT_CLAIM)
         return Actor(kind=role, id=label, project=str(project) if project is not None else None)
 
