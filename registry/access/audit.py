@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from registry.store.access_log import audit_rows
 from registry.store.database import Tx
 from schemas.errors import IntegrityFailure
 
@@ -87,7 +88,7 @@ def verify_chain(tx: Tx) -> int:
     """Check every link of every stream; returns the number of entries, raises
     IntegrityFailure at the first break."""
     count = 0
-    rows = tx.all(f"SELECT {_COLUMNS} FROM audit_log ORDER BY stream, seq")
+    rows = audit_rows(tx, _COLUMNS)
     stream, prev, expected_seq = None, GENESIS, 0
     for row in rows:
         (

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analytics.aggregates import AggregateCell, Dimension, Disclosure, aggregate
-from registry.services.compliance import limit_timelines, units_in_use
+from registry.services.compliance import limit_timelines
 from registry.store import Tx
+from registry.store.exposure import units_in_use
 
 __all__ = ["exposure_aggregates"]
 

@@ -25,6 +25,7 @@ from analytics.compliance import (
 from analytics.timeline import CatalogueSubstance, limit_timeline
 from registry.access import Work
 from registry.store import Tx
+from registry.store import exposure as exposure_table
 from registry.store import limits as limit_table
 from registry.store import substances as substance_table
 
@@ -35,7 +36,6 @@ __all__ = [
     "employer_trend",
     "limit_timelines",
     "load_inputs",
-    "units_in_use",
 ]
 
 
@@ -50,32 +50,11 @@ class ComplianceInput(msgspec.Struct):
 def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
     """The indices of one employer's results, or (None) of all of them."""
     where, params = results_of(employer_id)
-    shift, stel = limit_timelines(tx, units_in_use(tx, where, params))
+    shift, stel = limit_timelines(tx, exposure_table.units_in_use(tx, where, params))
     indices = exposure_indices(tx, shift, employer_id)
     short_term = exposure_indices(tx, stel, employer_id, short_term=True)
-    names = _frame(
-        tx.arrow(
-            # LEFT JOIN: results without a SEG still need their substance's name.
-            "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
-            "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
-            "FROM measurements m LEFT JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id "
-            f"WHERE TRUE {where}",
-            params,
-        )
-    )
+    names = _frame(exposure_table.seg_and_substance_names(tx, where, params))
     return ComplianceInput(indices=indices, short_term=short_term, names=names)
-
-
-def units_in_use(tx: Tx, where: str = "", params: Sequence[str] = ()) -> dict[str, list[str]]:
-    """By substance id, the units of its personal air results `m` (limited by `where`)."""
-    used_units: dict[str, list[str]] = {}
-    for substance_id, unit in tx.all(
-        "SELECT DISTINCT CAST(substance_id AS VARCHAR), unit FROM measurements m "
-        f"WHERE sample_type = 'personal_air' {where}",
-        params,
-    ):
-        used_units.setdefault(substance_id, []).append(unit)
-    return used_units
 
 
 def limit_timelines(tx: Tx, used_units: Mapping[str, Sequence[str]]) -> tuple[pa.Table, pa.Table]:

@@ -1,11 +1,18 @@
-"""Reading the audit log for a worker: who read their data, when, for whom, why."""
+"""Reading the audit log: the chains to verify, and for a worker who read their data, when, for whom, why."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from registry.store.database import Tx
 from schemas.access import AccessLogEntry
 
-__all__ = ["access_log_of_person"]
+__all__ = ["access_log_of_person", "audit_rows"]
+
+
+def audit_rows(tx: Tx, columns: str) -> list[tuple[Any, ...]]:
+    """Every audit entry, stream by stream in order (for checking the hash chains)."""
+    return tx.all(f"SELECT {columns} FROM audit_log ORDER BY stream, seq")
 
 
 def access_log_of_person(tx: Tx, person: str, limit: int, offset: int) -> tuple[list[AccessLogEntry], int]:

@@ -215,6 +215,11 @@ class Database:
             self._local.cursor = cursor
         return cursor
 
+    def healthy(self) -> bool:
+        """The store answers a query (for a liveness probe)."""
+        with self.read() as tx:
+            return bool(tx.scalar("SELECT 1"))
+
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (e.g. before a backup). PostgreSQL
         manages its own checkpoints."""

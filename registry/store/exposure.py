@@ -33,9 +33,11 @@ __all__ = [
     "own_seg_ids",
     "registration_rows",
     "registrations_in_windows",
+    "seg_and_substance_names",
     "seg_by_id",
     "seg_members",
     "segs_in_scope",
+    "units_in_use",
     "windows",
 ]
 
@@ -209,6 +211,30 @@ def registrations_in_windows(tx: Tx, view: str) -> list[RegistrationOut]:
         limit=None,
     )
     return rows
+
+
+def units_in_use(tx: Tx, where: str = "", params: Sequence[str] = ()) -> dict[str, list[str]]:
+    """By substance id, the units of its personal air results `m` (limited by `where`)."""
+    used_units: dict[str, list[str]] = {}
+    for substance_id, unit in tx.all(
+        "SELECT DISTINCT CAST(substance_id AS VARCHAR), unit FROM measurements m "
+        f"WHERE sample_type = 'personal_air' {where}",
+        params,
+    ):
+        used_units.setdefault(substance_id, []).append(unit)
+    return used_units
+
+
+def seg_and_substance_names(tx: Tx, where: str = "", params: Sequence[str] = ()) -> pa.Table:
+    """The SEG and substance names of the results `m` (limited by `where`), for reports. LEFT
+    JOIN: results without a SEG still need their substance's name."""
+    return tx.arrow(
+        "SELECT DISTINCT CAST(g.id AS VARCHAR) AS seg_id, g.name AS seg_name, "
+        "CAST(s.id AS VARCHAR) AS substance_id, s.name AS substance_name, s.cas "
+        "FROM measurements m LEFT JOIN segs g ON g.id = m.seg_id JOIN substances s ON s.id = m.substance_id "
+        f"WHERE TRUE {where}",
+        params,
+    )
 
 
 def own_measurement_ids(tx: Tx, employer_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
