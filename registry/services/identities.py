@@ -4,7 +4,6 @@ different name or birth date, the operator, never another employer, is told."""
 from __future__ import annotations
 
 import hashlib
-from functools import partial
 from typing import Literal
 
 from registry.access import Action, Record, Work
@@ -21,10 +20,7 @@ def reconciliation_items(work: Work, *, include_resolved: bool = False) -> list[
     work.note_list("identity_reconciliation")
     tx = work.tx
     names = {e.id: e.name for e in org_table.list_employers(tx)}
-    groups = {
-        _fingerprint(rows): rows
-        for rows in map(partial(table.workers_of_person, tx), table.persons_with_several_records(tx))
-    }
+    groups = {_fingerprint(rows): rows for rows in table.persons_with_several_records(tx)}
     resolutions = table.resolutions_of(tx, sorted(groups))
     items = []
     for fingerprint, rows in groups.items():
@@ -63,11 +59,7 @@ def resolve_item(work: Work, item_id: str, note: str) -> None:
     """Record the operator's decision; a later registration of the person reopens the item
     (its set of worker records, and so its id, changes)."""
     work.check(Action.CREATE, Record(type="identity_resolution", id=item_id))
-    groups = {
-        _fingerprint(rows)
-        for rows in map(partial(table.workers_of_person, work.tx), table.persons_with_several_records(work.tx))
-    }
-    if item_id not in groups:
+    if item_id not in {_fingerprint(rows) for rows in table.persons_with_several_records(work.tx)}:
         raise NotFound(f"reconciliation item {item_id} not found (or changed since it was listed)")
     if item_id not in table.resolutions_of(work.tx, [item_id]):
         table.insert_resolution(work.tx, item_id, note, work.actor.id)

@@ -102,10 +102,18 @@ def workers_of_person(tx: Tx, bsn_index: str) -> list[EncryptedWorker]:
     return tx.structs(EncryptedWorker, f"{_WORKER} WHERE bsn_index = ? ORDER BY created_at, id", [bsn_index])
 
 
-def persons_with_several_records(tx: Tx) -> list[str]:
-    """Persons (blind indexes) registered by more than one employer: candidates for reconciliation."""
-    rows = tx.all("SELECT bsn_index FROM workers GROUP BY bsn_index HAVING count(*) > 1 ORDER BY bsn_index")
-    return [row[0] for row in rows]
+def persons_with_several_records(tx: Tx) -> list[list[EncryptedWorker]]:
+    """The records of each person registered by more than one employer (candidates for
+    reconciliation), in one query."""
+    rows = tx.structs(
+        EncryptedWorker,
+        f"{_WORKER} WHERE bsn_index IN (SELECT bsn_index FROM workers GROUP BY bsn_index HAVING count(*) > 1) "
+        "ORDER BY bsn_index, created_at, id",
+    )
+    persons: dict[str, list[EncryptedWorker]] = {}
+    for row in rows:
+        persons.setdefault(row.bsn_index, []).append(row)
+    return list(persons.values())
 
 
 def persons_of_workers(tx: Tx, worker_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
