@@ -10,7 +10,10 @@ import re
 
 __all__ = ["normalise_bsn", "normalise_cas", "normalise_ec", "normalise_kvk", "normalise_sbi"]
 
-_DIGITS = re.compile(r"\d+")
+# re.ASCII: \d is 0-9 only. Unicode's other digits (fullwidth, Arabic-Indic, ...) would
+# otherwise pass, and int() reads them, so one BSN could be spelled many ways and one person
+# registered twice. They are refused, never silently translated.
+_DIGITS = re.compile(r"\d+", re.ASCII)
 
 
 def normalise_bsn(value: str) -> str:
@@ -21,7 +24,7 @@ def normalise_bsn(value: str) -> str:
     """
     digits = value.replace(" ", "").replace(".", "")
     if not _DIGITS.fullmatch(digits):
-        raise ValueError("a BSN consists of digits only")
+        raise ValueError("a BSN consists of digits only (0-9)")
     if len(digits) == 8:
         digits = "0" + digits
     if len(digits) != 9:
@@ -38,13 +41,13 @@ def normalise_kvk(value: str) -> str:
     """KvK number: exactly 8 digits (the Chamber of Commerce uses no check digit)."""
     digits = value.strip()
     if not _DIGITS.fullmatch(digits) or len(digits) != 8:
-        raise ValueError("a KvK number has exactly 8 digits")
+        raise ValueError("a KvK number has exactly 8 digits (0-9)")
     if digits == "00000000":
         raise ValueError("00000000 is not a KvK number")
     return digits
 
 
-_CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)")
+_CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)", re.ASCII)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -53,7 +56,7 @@ def normalise_cas(value: str) -> str:
     digits, right to left with weights 1, 2, 3, ..., mod 10 (CAS, 'CAS Registry Number')."""
     match = _CAS.fullmatch(value.strip())
     if not match:
-        raise ValueError("a CAS number looks like 71-43-2: 2-7 digits, 2 digits, 1 check digit")
+        raise ValueError("a CAS number looks like 71-43-2: 2-7 digits (0-9), 2 digits, 1 check digit")
     body = match.group(1) + match.group(2)
     check = int(match.group(3))
     total = sum(i * int(d) for i, d in enumerate(reversed(body), start=1))
@@ -62,7 +65,7 @@ def normalise_cas(value: str) -> str:
     return f"{int(match.group(1))}-{match.group(2)}-{check}"
 
 
-_EC = re.compile(r"(\d{3})-(\d{3})-(\d)")
+_EC = re.compile(r"(\d{3})-(\d{3})-(\d)", re.ASCII)
 
 
 def normalise_ec(value: str) -> str:
@@ -79,7 +82,7 @@ def normalise_ec(value: str) -> str:
     return value.strip()
 
 
-_SBI = re.compile(r"\d{2}(\.?\d{1,3})?")
+_SBI = re.compile(r"\d{2}(\.?\d{1,3})?", re.ASCII)
 
 
 def normalise_sbi(value: str) -> str:

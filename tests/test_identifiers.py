@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from schemas.identifiers import (
@@ -104,3 +106,29 @@ def test_ppm_needs_molar_mass_and_dimensions_must_match() -> None:
         convert(1, "ppm", "mg/m3")
     with pytest.raises(UnitError, match="cannot convert"):
         convert(1, "mg/m3", "ug/L")
+
+
+def _other_digits(text: str, zero: str) -> str:
+    """`text` with its ASCII digits written in another Unicode digit script (zero = its 0)."""
+    return "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in text)
+
+
+@pytest.mark.parametrize(
+    "zero", ["\uff10", "\u0660", "\u06f0", "\u0966"]
+)  # fullwidth, Arabic-Indic, Persian, Devanagari
+@pytest.mark.parametrize(
+    "normalise,valid",
+    [
+        (normalise_bsn, "123456782"),
+        (normalise_kvk, "12345678"),
+        (normalise_cas, "71-43-2"),
+        (normalise_ec, "200-753-7"),
+        (normalise_sbi, "2511"),
+    ],
+)
+def test_identifiers_in_other_digit_scripts_are_refused(normalise: Callable[[str], str], valid: str, zero: str) -> None:
+    """int() reads fullwidth or Arabic-Indic digits as numbers: accepted, one BSN would have
+    many spellings and one person could be registered twice (skipping the first's checks)."""
+    assert normalise(valid)
+    with pytest.raises(ValueError, match=r"0-9|looks like|SBI code"):
+        normalise(_other_digits(valid, zero))

@@ -195,3 +195,17 @@ def test_stores_from_before_per_employer_ids_migrate(place: Place) -> None:
             assert tx.scalar("SELECT count(*) FROM worker_keys") == 2  # no key was made or lost
     finally:
         db.close()
+
+
+def test_a_bsn_in_other_digits_is_refused_not_a_second_person(live: Live) -> None:
+    server, first, _ = live
+    bsn = valid_bsn(_rng)
+    fullwidth = "".join(chr(0xFF10 + int(c)) for c in bsn)
+    with server.client(first.api_key) as a:
+        body = {"bsn": bsn, "name": "Dirk Dubbel", "date_of_birth": "1975-05-05"}
+        assert a.post("/api/v1/workers", json=body).status_code == 201
+        refused = a.post("/api/v1/workers", json={**body, "bsn": fullwidth, "date_of_birth": "1999-09-09"})
+        assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in refused.json()["errors"]] == ["bsn"]
+        listed = a.get("/api/v1/workers", params={"limit": 500}).json()["items"]
+        assert sum(w["bsn"] == bsn for w in listed) == 1
