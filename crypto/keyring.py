@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import os
 import secrets
 import stat
@@ -28,6 +30,7 @@ from schemas.errors import KeyUnavailable
 __all__ = ["Keyring", "KeyringError", "create_keyring", "load_keyring", "save_keyring"]
 
 KEY_BYTES = 32
+_CHECK_LABEL = b"blootstellingsregister/key-check/v1"
 
 
 class KeyringError(KeyUnavailable):
@@ -75,6 +78,13 @@ class Keyring:
 
     def index_key(self) -> bytes:
         return self._index_key
+
+    def check_values(self) -> dict[str, str]:
+        """A check value per key (HMAC-SHA-256 of a fixed label under the key, truncated to 128
+        bits): stored beside the data, it shows that a key file belongs to a store, or that a
+        key in it was damaged, before any key is used, and reveals nothing of the keys."""
+        keys = {f"kek:{k}": v for k, v in self._keks.items()} | {"index": self._index_key}
+        return {name: hmac.new(key, _CHECK_LABEL, hashlib.sha256).hexdigest()[:32] for name, key in keys.items()}
 
     def with_new_kek(self) -> Keyring:
         """A keyring whose active KEK is fresh; old KEKs stay until every key is re-wrapped."""

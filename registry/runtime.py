@@ -1,19 +1,21 @@
 """What a running registry holds: its settings, the open store and the vault of keys.
 
 `open_runtime` is the single way in: it creates the key file and an empty encrypted
-store on first use, applies pending migrations and loads the substance catalogue.
+store on first use, applies pending migrations, refuses a key file that is not the store's
+(check values) and loads the substance catalogue.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Final
 
-from crypto import Vault, create_keyring, load_keyring, rotate_kek, save_keyring
+from crypto import Keyring, KeyringError, Vault, create_keyring, load_keyring, rotate_kek, save_keyring
 from registry.services.limits import load_reference_limits_once
 from registry.services.substances import load_reference_substances
 from registry.settings import Settings
-from registry.store import Database, DuckDBFile, PostgresServer, StoreLocation, migrate
+from registry.store import Database, DuckDBFile, PostgresServer, StoreLocation, Tx, key_checks, migrate
 from registry.store.people import KeyTable
 
 __all__ = ["Runtime", "open_runtime"]
@@ -46,6 +48,7 @@ class Runtime:
             save_keyring(both, self.settings.key_file)  # old KEK kept until every key moved
             self._vault = Vault(both)
             with self.db.write() as tx:
+                check_keys(tx, both, self.settings.key_file)  # records the new KEK's check value
                 moved = rotate_kek(self._vault, KeyTable(tx))
             retired = both.without_keks_except_active()
             save_keyring(retired, self.settings.key_file)
@@ -66,12 +69,28 @@ def open_runtime(settings: Settings) -> Runtime:
     db = Database(_location(settings, keyring.database_key_hex()))
     try:
         migrate(db)
+        with db.write() as tx:
+            check_keys(tx, keyring, settings.key_file)
         load_reference_substances(db)
         load_reference_limits_once(db)
     except BaseException:
         db.close()
         raise
     return Runtime(settings=settings, db=db, vault=Vault(keyring))
+
+
+def check_keys(tx: Tx, keyring: Keyring, key_file: Path) -> None:
+    """Refuse a key file whose keys do not match the store's check values, before any key is
+    used; record the check values of keys the store has not seen yet (first use, a new KEK)."""
+    computed = keyring.check_values()
+    stored = key_checks.stored_checks(tx)
+    wrong = sorted(name for name, value in computed.items() if stored.get(name, value) != value)
+    if wrong:
+        raise KeyringError(
+            f"the key file {key_file} does not belong to this store or is damaged: {', '.join(wrong)} "
+            "does not match the check value the store keeps; nothing was read or written"
+        )
+    key_checks.insert_checks(tx, {name: value for name, value in computed.items() if name not in stored})
 
 
 def _location(settings: Settings, database_key_hex: str | None) -> StoreLocation:

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import msgspec
 
-from schemas.errors import Conflict
+from schemas.errors import Conflict, KeyUnavailable
 
 __all__ = ["DuckDBFile", "PostgresServer", "StoreBusy", "StoreLocation", "connect"]
 
@@ -100,6 +100,12 @@ def connect(location: StoreLocation) -> duckdb.DuckDBPyConnection:
                 f"ATTACH '{_quote(str(location.path))}' AS {STORE_CATALOG} "
                 f"(ENCRYPTION_KEY '{location.encryption_key_hex}', ENCRYPTION_CIPHER 'GCM')"
             )
+        except duckdb.InvalidInputException as exc:
+            if "encryption key" not in str(exc).lower():
+                raise
+            raise KeyUnavailable(
+                f"{location.path} does not open with the database key of this key file: a wrong or damaged key file"
+            ) from None
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
