@@ -393,6 +393,9 @@ def run(rt: Runtime, args: argparse.Namespace, io: Io) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything the registry creates (the store, its WAL and temporary files, key files,
+    # the operator socket) is the operator's alone: mode 0600, whatever the shell's umask.
+    os.umask(0o077)
     io = Io(out=sys.stdout, err=sys.stderr)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

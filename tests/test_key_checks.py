@@ -71,3 +71,11 @@ def test_key_rotation_keeps_the_checks_in_step(place: Place) -> None:
     run_cli(place, "employer", "create", "--kvk", "12345678", "--name", "Sleutel B.V.")
     run_cli(place, "keys", "rotate")
     assert run_cli(place, "employer", "list").returncode == 0
+
+
+def test_store_files_are_the_operators_alone(tmp_path: Path) -> None:
+    place = make_place(tmp_path, "duckdb")
+    run_cli(place, "employer", "create", "--kvk", "12345678", "--name", "Privé B.V.")
+    files = [p for p in place.data_dir.iterdir() if p.is_file()]
+    assert {p.name for p in files} >= {"registry.duckdb", "registry.key"}
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o600" for p in files}

@@ -95,6 +95,9 @@ def connect(location: StoreLocation) -> duckdb.DuckDBPyConnection:
         _load_extension(con, "duckdb_extension_httpfs")
         con.execute("SET temp_file_encryption = true")
         location.path.parent.mkdir(parents=True, exist_ok=True)
+        for existing in (location.path, location.path.with_name(location.path.name + ".wal")):
+            if existing.exists():
+                existing.chmod(0o600)  # a store created before files were kept private
         try:
             con.execute(
                 f"ATTACH '{_quote(str(location.path))}' AS {STORE_CATALOG} "
