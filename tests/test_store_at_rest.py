@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from registry.store.backends import DuckDBFile, connect
+from schemas.errors import KeyUnavailable
 from tests.conftest import Place, Server, create_employer, make_place, run_cli
 from tests.helpers import air_sample
 
@@ -86,7 +87,7 @@ def test_the_file_does_not_open_without_the_right_key(tmp_path: Path) -> None:
     run_cli(place, "init")
     with pytest.raises(duckdb.Error):
         duckdb.connect(str(data_dir / "registry.duckdb")).execute("SELECT 1 FROM workers")
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(KeyUnavailable, match="does not open with the database key"):
         connect(DuckDBFile(path=data_dir / "registry.duckdb", encryption_key_hex="00" * 32))
 
 
