@@ -150,6 +150,7 @@ def test_only_the_operator_reaches_the_channel() -> None:
     try:
         place = make_place(base, "duckdb")
         run_cli(place, "init")
+        place.data_dir.chmod(0o711)  # the registry makes it 0700 (umask 077): open it to reach the socket's own checks
         server = Server(place)
         server.start()
         try:
