@@ -56,6 +56,8 @@ def check_not_future(field: str, value: dt.date | dt.datetime | None) -> Iterato
         # One minute of clock skew between the lab's machine and ours is not an error.
         if value > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1):
             yield FieldError(field=field, reason="lies in the future")
+        elif value.date() < EARLIEST_RECORD_DATE:  # (year 1 with an offset cannot even be put in UTC)
+            yield FieldError(field=field, reason=f"lies before {EARLIEST_RECORD_DATE.isoformat()}")
         return
     if value > today_utc():
         yield FieldError(field=field, reason="lies in the future")

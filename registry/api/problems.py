@@ -119,6 +119,14 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
     return Response(problem, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Problem]:
+    """msgspec refuses JSON nested deeper than Python's recursion allows: a client's error."""
+    error = InvalidInput(
+        [FieldError(field="", reason="the body is nested too deeply")], detail="body nested too deeply"
+    )
+    return problem_response(request, error)
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     # Log the type only: a message or traceback may carry personal data from the request.
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
@@ -136,5 +144,6 @@ exception_handlers: dict[Any, Any] = {
     RegistryError: _registry_error,
     ValidationException: _validation,
     HTTPException: _http,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

@@ -157,7 +157,7 @@ class _Sealer(msgspec.Struct, frozen=True):
 
 def _item_order(error: FieldError) -> tuple[int, str]:
     index = error.field.removeprefix("items[").split("]", 1)[0]
-    return (int(index) if index.isdigit() else -1, error.field)
+    return (int(index) if index.isascii() and index.isdecimal() else -1, error.field)
 
 
 class _Context(msgspec.Struct):

@@ -12,7 +12,8 @@ __all__ = ["Limit", "Offset", "Page"]
 T = TypeVar("T")
 
 Limit = Annotated[int, Parameter(ge=1, le=500, description="page size (1-500)")]
-Offset = Annotated[int, Parameter(ge=0, description="records to skip")]
+# Bounded so that no offset overflows the store's 64-bit integers.
+Offset = Annotated[int, Parameter(ge=0, le=1_000_000_000, description="records to skip (0 to 10^9)")]
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -203,10 +203,14 @@ class ExposureController(Controller):
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Page[MeasurementOut]:
+        try:
+            cas = normalise_cas(substance_cas) if substance_cas else None
+        except ValueError as exc:
+            raise InvalidInput([FieldError(field="query:substance_cas", reason=str(exc))]) from None
         where = MeasurementFilter(
             worker_id=worker_id,
             seg_id=seg_id,
-            substance_cas=normalise_cas(substance_cas) if substance_cas else None,
+            substance_cas=cas,
             sample_type=sample_type,
             sampled_from=sampled_from,
             sampled_before=sampled_before,
