@@ -249,8 +249,23 @@ def cmd_synth(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
 
 
 def cmd_audit_verify(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
-    count = _operator(rt).read(lambda w: audit.verify_chain(w.tx))
-    io.out.write(f"audit log intact: {count} entries\n")
+    anchored = rt.audit_anchor.read()  # before the snapshot: every head it holds was committed before it
+    report = _operator(rt).read(lambda w: audit.verify_chain(w.tx, rt.audit_seal, anchored))
+    rt.audit_anchor.compact()
+    io.out.write(
+        f"audit log intact: {report.entries} entries in {report.streams} streams, every one sealed; "
+        f"{report.anchored_streams} stream heads anchored in {rt.audit_anchor.path}\n"
+    )
+    if report.legacy_entries:
+        io.out.write(
+            f"{report.legacy_entries} entries were written before sealing began and were sealed on "
+            f"{report.sealed_since:%Y-%m-%d}; before that only their hash chain protected them\n"
+        )
+    if report.anchor_recreated:
+        io.out.write(
+            f"warning: the anchor file was lost and started again on {report.sealed_since:%Y-%m-%d}; "
+            "removal of entries written before that date cannot be detected\n"
+        )
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Final
 
 from crypto import Keyring, KeyringError, Vault, create_keyring, load_keyring, rotate_kek, save_keyring
+from crypto.audit_seal import AnchorFile, AuditSeal
+from registry.access import audit
 from registry.services.limits import load_reference_limits_once
 from registry.services.substances import load_reference_substances
 from registry.settings import Settings
@@ -26,9 +28,11 @@ class Runtime:
     running server also executes (for `registry keys rotate` on its operator channel), so
     the server goes on with the new keys."""
 
-    def __init__(self, settings: Settings, db: Database, vault: Vault) -> None:
+    def __init__(self, settings: Settings, db: Database, vault: Vault, seal: AuditSeal, anchor: AnchorFile) -> None:
         self.settings: Final = settings
         self.db: Final = db
+        self.audit_seal: Final = seal
+        self.audit_anchor: Final = anchor
         self._vault = vault
         self._rotating = threading.Lock()
 
@@ -66,17 +70,19 @@ def open_runtime(settings: Settings) -> Runtime:
         _refuse_new_key_for_existing_store(settings, location)
         save_keyring(create_keyring(), settings.key_file)
     keyring = load_keyring(settings.key_file)
-    db = Database(_location(settings, keyring.database_key_hex()))
+    seal, anchor = AuditSeal(keyring), AnchorFile(settings.audit_anchor_file)
+    db = Database(_location(settings, keyring.database_key_hex()), seal=seal, anchor=anchor)
     try:
         migrate(db)
         with db.write() as tx:
             check_keys(tx, keyring, settings.key_file)
+            audit.start_sealing(tx, seal, anchor)
         load_reference_substances(db)
         load_reference_limits_once(db)
     except BaseException:
         db.close()
         raise
-    return Runtime(settings=settings, db=db, vault=Vault(keyring))
+    return Runtime(settings=settings, db=db, vault=Vault(keyring), seal=seal, anchor=anchor)
 
 
 def check_keys(tx: Tx, keyring: Keyring, key_file: Path) -> None:

@@ -31,6 +31,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.data_dir / "registry.duckdb"
 
     @property
+    def audit_anchor_file(self) -> Path:
+        """The audit log's anchor (crypto.audit_seal): beside the key file, outside the store."""
+        return self.key_file.with_name("audit-anchor.jsonl")
+
+    @property
     def issuer_key_file(self) -> Path:
         """The embedded issuer's signing key: kept beside the key file, apart from the data."""
         return self.key_file.with_name("oidc-issuer.jwk")

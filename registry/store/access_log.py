@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from registry.store.database import Tx
 from schemas.access import AccessLogEntry
 
-__all__ = ["access_log_of_person", "audit_rows"]
+__all__ = ["access_log_of_person", "audit_rows", "seal_entries", "sealed_entry_count", "unsealed_entries"]
 
 
 def audit_rows(tx: Tx, columns: str) -> list[tuple[Any, ...]]:
@@ -32,3 +34,27 @@ def access_log_of_person(tx: Tx, person: str, limit: int, offset: int) -> tuple[
         [person, limit, offset],
     )
     return entries, total
+
+
+def sealed_entry_count(tx: Tx) -> int:
+    return int(tx.scalar("SELECT count(*) FROM audit_log WHERE seal IS NOT NULL"))
+
+
+def unsealed_entries(tx: Tx) -> list[tuple[str, int, str]]:
+    """(stream, seq, entry_hash) of entries written before sealing began."""
+    return [(r[0], r[1], r[2]) for r in tx.all("SELECT stream, seq, entry_hash FROM audit_log WHERE seal IS NULL")]
+
+
+def seal_entries(tx: Tx, seals: list[tuple[str, int, str]]) -> None:
+    """Set the seal of each (stream, seq) in one statement."""
+    if not seals:
+        return
+    streams, seqs, values = (list(column) for column in zip(*seals, strict=True))
+    tx.register("_audit_seals", pa.table({"stream": streams, "seq": seqs, "seal": values}))
+    try:
+        tx.execute(
+            "UPDATE audit_log SET seal = s.seal FROM _audit_seals s WHERE audit_log.stream = s.stream "
+            "AND audit_log.seq = s.seq"
+        )
+    finally:
+        tx.unregister("_audit_seals")

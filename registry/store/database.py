@@ -19,13 +19,15 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from crypto.audit_seal import AnchorFile, AuditSeal
 from registry.store.backends import STORE_CATALOG, PostgresServer, StoreLocation, connect
 from schemas.errors import ConcurrentWrite
 
-__all__ = ["Database", "Tx"]
+__all__ = ["AuditHead", "Database", "Tx", "Writer"]
 
 T = TypeVar("T")
 _VALUES_ROWS = 20  # rows up to which insert_columns binds VALUES rather than Arrow
+AuditHead = tuple[int, str, str]  # seq, entry_hash, seal of a stream's newest entry
 _LITERAL_IDS = 256  # up to this many ids, a literal IN list (index lookups) beats an Arrow scan
 
 
@@ -67,7 +69,7 @@ class Tx:
         self._cur = cursor
         self._on_postgres = on_postgres
         self.writer = writer
-        self.audit_head: tuple[int, str] | None = None  # this transaction's appends, until commit
+        self.audit_head: AuditHead | None = None  # this transaction's appends, until commit
         self._after_commit: list[Callable[[], None]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -157,22 +159,28 @@ class Tx:
 
 class Writer:
     """This process as a writer: its id names its audit stream, and it remembers the head of
-    that stream (only this process appends to it, under the write lock)."""
+    that stream (only this process appends to it, under the write lock). It holds the audit
+    seal and the anchor file when the store was opened with the key file; a store opened
+    without them can be read but not audited into."""
 
-    def __init__(self) -> None:
+    def __init__(self, seal: AuditSeal | None = None, anchor: AnchorFile | None = None) -> None:
         self.id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
-        self.audit_head: tuple[int, str] | None = None
+        self.audit_head: AuditHead | None = None
+        self.seal = seal
+        self.anchor = anchor
 
 
 class Database:
     """The registry's store; open with `Database(location)`, close with `close()`."""
 
-    def __init__(self, location: StoreLocation) -> None:
+    def __init__(
+        self, location: StoreLocation, *, seal: AuditSeal | None = None, anchor: AnchorFile | None = None
+    ) -> None:
         self.location = location
         self._root = connect(location)
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self.writer = Writer()
+        self.writer = Writer(seal, anchor)
 
     def close(self) -> None:
         with self._write_lock:
