@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from bench.common import REGISTRY, Server, baseline_command, free_port, human_bytes, machine, percentile
+from bench.common import REGISTRY, UNLIMITED, Server, baseline_command, free_port, human_bytes, machine, percentile
 from bench.report import Section, table
 from bench.stores import StoreCache, add_sizes_option, sizes
 from registry.demo import valid_bsn
@@ -73,7 +73,7 @@ def _measure(cache: StoreCache, size: int, args: argparse.Namespace) -> list[str
     api_key = store.api_keys[0]
     port = free_port()
     command = [REGISTRY, "--data-dir", store.data_dir, "serve", "--port", str(port)]
-    with Server("registry", command, port) as registry:
+    with Server("registry", command, port, env=UNLIMITED) as registry:
         worker_id = _career(registry.url, api_key, args.seed)
         path = f"/api/v1/workers/{worker_id}/history"
         registry_times, document = _get(registry.url, api_key, path, args.history_requests)

@@ -28,6 +28,7 @@ import msgspec
 
 from bench.common import (
     REGISTRY,
+    UNLIMITED,
     Server,
     baseline_command,
     free_port,
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> Section:
         registry_cmd = [REGISTRY, "--data-dir", str(data), *store, "serve", "--port", str(registry_port)]
         baseline_cmd = baseline_command(baseline_port)
         with (
-            Server("registry", registry_cmd, registry_port) as registry,
+            Server("registry", registry_cmd, registry_port, env=UNLIMITED) as registry,
             Server("baseline", baseline_cmd, baseline_port) as baseline,
         ):
             _say(f"registering {args.workers} workers and their employments over HTTP")

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from scipy.stats import mannwhitneyu
 
-from bench.common import REGISTRY, Server, free_port, machine, percentile, run_registry
+from bench.common import REGISTRY, UNLIMITED, Server, free_port, machine, percentile, run_registry
 from bench.report import Section, table
 from registry.demo import valid_bsn
 
@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> Section:
             for kvk, name in (("71717170", "Bench A"), ("72727270", "Bench B"))
         )
         port = free_port()
-        with Server("registry", [REGISTRY, "--data-dir", str(data), "serve", "--port", str(port)], port) as registry:
+        command = [REGISTRY, "--data-dir", str(data), "serve", "--port", str(port)]
+        with Server("registry", command, port, env=UNLIMITED) as registry:
             times = _probe(registry.url, first, second, args.registration_probes, args.seed)
     known, fresh = times["registered by A"], times["new"]
     p_value = float(mannwhitneyu(known, fresh).pvalue)

@@ -3,6 +3,7 @@ runs in its own process or inside the server for a CLI on the operator channel."
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -32,6 +33,9 @@ class Io:
         self.err = err
 
     def read_text(self, path: str) -> str:
+        """The file's text; "-" is standard input."""
+        if path == "-":
+            return sys.stdin.read()
         try:
             return Path(path).read_text(encoding="utf-8")
         except OSError as exc:

@@ -10,6 +10,14 @@ import msgspec
 __all__ = ["Settings"]
 
 DEFAULT_DATA_DIR = "./data"
+# Abuse limits per caller (registry.api.rate_limits): bursts of this many requests, refilled at
+# this rate per minute. 1,200 (20/s sustained) is about half of what the whole server stores
+# one by one on two cores (docs/benchmarks.md), far above what an employer's system or a person
+# needs; the identity endpoints (and refused credentials, per address) allow 120 (2/s): a new
+# worker or a sign-in at a time; a bulk onboarding of 10,000 workers takes 85 minutes, or less
+# with the limit raised for the occasion.
+DEFAULT_RATE_LIMIT = 1200
+DEFAULT_IDENTITY_RATE_LIMIT = 120
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,6 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_audience: str = "blootstellingsregister"
     oidc_issuers: tuple[str, ...] = ()
     local_issuer: bool = True
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT
+    identity_rate_limit_per_minute: int = DEFAULT_IDENTITY_RATE_LIMIT
 
     @property
     def database_file(self) -> Path:
@@ -51,7 +61,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Flags win over environment (REGISTRY_DATA_DIR, REGISTRY_KEY_FILE,
         REGISTRY_POSTGRES_DSN, REGISTRY_POSTGRES_SCHEMA); OpenID Connect comes from the
         environment only (REGISTRY_OIDC_AUDIENCE, REGISTRY_OIDC_ISSUERS: space-separated
-        `ISSUER=role,role`, REGISTRY_LOCAL_ISSUER=0 to distrust the embedded issuer)."""
+        `ISSUER=role,role`, REGISTRY_LOCAL_ISSUER=0 to distrust the embedded issuer), and so
+        do the abuse limits (REGISTRY_RATE_LIMIT, REGISTRY_IDENTITY_RATE_LIMIT: per minute)."""
         directory = Path(data_dir or os.environ.get("REGISTRY_DATA_DIR") or DEFAULT_DATA_DIR)
         keys = Path(key_file or os.environ.get("REGISTRY_KEY_FILE") or directory / "registry.key")
         dsn = postgres_dsn if postgres_dsn is not None else os.environ.get("REGISTRY_POSTGRES_DSN", "")
@@ -64,4 +75,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             oidc_audience=os.environ.get("REGISTRY_OIDC_AUDIENCE") or "blootstellingsregister",
             oidc_issuers=tuple(os.environ.get("REGISTRY_OIDC_ISSUERS", "").split()),
             local_issuer=os.environ.get("REGISTRY_LOCAL_ISSUER", "1") not in ("0", "false", "no"),
+            rate_limit_per_minute=_per_minute("REGISTRY_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+            identity_rate_limit_per_minute=_per_minute("REGISTRY_IDENTITY_RATE_LIMIT", DEFAULT_IDENTITY_RATE_LIMIT),
         )
+
+
+def _per_minute(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+        raise ValueError(f"{variable} must be a whole number of requests per minute, at least 1, not {raw!r}")
+    return int(raw)

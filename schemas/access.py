@@ -12,6 +12,7 @@ import msgspec
 from schemas.common import ShortText, check_order
 from schemas.errors import FieldError
 from schemas.people import WorkerOut
+from schemas.text import ONE_LINE
 
 __all__ = [
     "AccessLogEntry",
@@ -33,8 +34,12 @@ class GrantIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A mandate or contract an employer gives a person, known by their OpenID issuer and subject."""
 
     role: GrantRole
-    issuer: Annotated[str, msgspec.Meta(min_length=1, max_length=500, description="the person's OpenID issuer")]
-    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=255, description="`sub` at that issuer")]
+    issuer: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=500, pattern=ONE_LINE, description="the person's OpenID issuer")
+    ]
+    subject: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=255, pattern=ONE_LINE, description="`sub` at that issuer")
+    ]
     valid_from: dt.date
     valid_to: Annotated[dt.date | None, msgspec.Meta(description="last day (inclusive); none: until revoked")] = None
 

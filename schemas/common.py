@@ -9,9 +9,11 @@ from typing import Annotated
 import msgspec
 
 from schemas.errors import FieldError
+from schemas.text import FREE_TEXT, NOT_BLANK_LINE, ONE_LINE
 
 __all__ = [
     "EARLIEST_RECORD_DATE",
+    "Line",
     "LongText",
     "Name",
     "NonNegative",
@@ -20,21 +22,32 @@ __all__ = [
     "check_identifier",
     "check_not_future",
     "check_order",
-    "today_utc",
+    "today_somewhere",
 ]
 
-ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-LongText = Annotated[str, msgspec.Meta(max_length=4000)]
+# Text fields (schemas.text): one line without control characters, or free text that may
+# also hold line feeds and tabs. Identifiers and units are a Line their validator reads.
+Line = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK_LINE)]
+LongText = Annotated[str, msgspec.Meta(max_length=4000, pattern=FREE_TEXT)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
-# Nothing in the registry predates industrial hygiene records; older dates are typos.
+# No sample, register entry, employment or living worker's birth predates 1900: workplace air
+# sampling began in the early twentieth century and the oldest occupational-hygiene records
+# and exposure limit lists are younger still. An earlier date is a typo (a two-digit year, a
+# day where the year belongs), and year 1 with an offset cannot even be put in UTC.
 EARLIEST_RECORD_DATE = dt.date(1900, 1, 1)
+_TOO_OLD = f"lies before {EARLIEST_RECORD_DATE.isoformat()}, earlier than any occupational-hygiene record"
+# A date lies in the future once it has begun nowhere on Earth (UTC+14): a Dutch employer who
+# enters today's date just after midnight (UTC+1 or +2) is not refused while UTC is on yesterday.
+_FIRST_ZONE = dt.timezone(dt.timedelta(hours=14))
 
 
-def today_utc() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+def today_somewhere() -> dt.date:
+    """The latest date that has begun anywhere: dates after it lie in the future."""
+    return dt.datetime.now(_FIRST_ZONE).date()
 
 
 def check_identifier(field: str, value: str | None, normalise: Callable[[str], str]) -> Iterator[FieldError]:
@@ -56,13 +69,13 @@ def check_not_future(field: str, value: dt.date | dt.datetime | None) -> Iterato
         # One minute of clock skew between the lab's machine and ours is not an error.
         if value > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1):
             yield FieldError(field=field, reason="lies in the future")
-        elif value.date() < EARLIEST_RECORD_DATE:  # (year 1 with an offset cannot even be put in UTC)
-            yield FieldError(field=field, reason=f"lies before {EARLIEST_RECORD_DATE.isoformat()}")
+        elif value.date() < EARLIEST_RECORD_DATE:
+            yield FieldError(field=field, reason=_TOO_OLD)
         return
-    if value > today_utc():
+    if value > today_somewhere():
         yield FieldError(field=field, reason="lies in the future")
     elif value < EARLIEST_RECORD_DATE:
-        yield FieldError(field=field, reason=f"lies before {EARLIEST_RECORD_DATE.isoformat()}")
+        yield FieldError(field=field, reason=_TOO_OLD)
 
 
 def check_order(

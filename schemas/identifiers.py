@@ -8,12 +8,20 @@ from __future__ import annotations
 import functools
 import re
 
+from schemas.text import refuse_control_characters
+
 __all__ = ["normalise_bsn", "normalise_cas", "normalise_ec", "normalise_kvk", "normalise_sbi"]
 
 # re.ASCII: \d is 0-9 only. Unicode's other digits (fullwidth, Arabic-Indic, ...) would
 # otherwise pass, and int() reads them, so one BSN could be spelled many ways and one person
 # registered twice. They are refused, never silently translated.
 _DIGITS = re.compile(r"\d+", re.ASCII)
+
+
+def _stripped(value: str) -> str:
+    """Surrounding spaces go, but not control characters: strip() would drop a trailing tab,
+    line feed or NEL (U+0085) and accept "12345678\\n" as a KvK number."""
+    return refuse_control_characters(value).strip()
 
 
 def normalise_bsn(value: str) -> str:
@@ -39,7 +47,7 @@ def normalise_bsn(value: str) -> str:
 
 def normalise_kvk(value: str) -> str:
     """KvK number: exactly 8 digits (the Chamber of Commerce uses no check digit)."""
-    digits = value.strip()
+    digits = _stripped(value)
     if not _DIGITS.fullmatch(digits) or len(digits) != 8:
         raise ValueError("a KvK number has exactly 8 digits (0-9)")
     if digits == "00000000":
@@ -54,7 +62,7 @@ _CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)", re.ASCII)
 def normalise_cas(value: str) -> str:
     """CAS registry number NNNNNNN-NN-N; the check digit is the weighted sum of the other
     digits, right to left with weights 1, 2, 3, ..., mod 10 (CAS, 'CAS Registry Number')."""
-    match = _CAS.fullmatch(value.strip())
+    match = _CAS.fullmatch(_stripped(value))
     if not match:
         raise ValueError("a CAS number looks like 71-43-2: 2-7 digits (0-9), 2 digits, 1 check digit")
     body = match.group(1) + match.group(2)
@@ -71,7 +79,7 @@ _EC = re.compile(r"(\d{3})-(\d{3})-(\d)", re.ASCII)
 def normalise_ec(value: str) -> str:
     """EC number NNN-NNN-R; R = sum of digit*position (1..6) mod 11 (ECHA). Remainder 10
     is never issued."""
-    match = _EC.fullmatch(value.strip())
+    match = _EC.fullmatch(_stripped(value))
     if not match:
         raise ValueError("an EC number looks like 200-753-7: 3 digits, 3 digits, 1 check digit")
     body = match.group(1) + match.group(2)
@@ -79,7 +87,7 @@ def normalise_ec(value: str) -> str:
     remainder = sum(i * int(d) for i, d in enumerate(body, start=1)) % 11
     if remainder != check:
         raise ValueError(f"EC check digit should be {remainder}, not {check}")
-    return value.strip()
+    return match.group(0)
 
 
 _SBI = re.compile(r"\d{2}(\.?\d{1,3})?", re.ASCII)
@@ -87,6 +95,7 @@ _SBI = re.compile(r"\d{2}(\.?\d{1,3})?", re.ASCII)
 
 def normalise_sbi(value: str) -> str:
     """SBI (Standaard Bedrijfsindeling, CBS) code: 2 to 5 digits, dots allowed: 25.11 -> 2511."""
-    if not _SBI.fullmatch(value.strip()):
+    code = _stripped(value)
+    if not _SBI.fullmatch(code):
         raise ValueError("an SBI code has 2 to 5 digits, e.g. 2511 or 25.11")
-    return value.strip().replace(".", "")
+    return code.replace(".", "")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schemas.common import Name, check_identifier
+from schemas.common import Line, Name, check_identifier
 from schemas.errors import FieldError
 from schemas.identifiers import normalise_kvk, normalise_sbi
 
@@ -18,9 +18,9 @@ __all__ = ["EmployerIn", "EmployerOut", "SiteIn", "SiteOut"]
 class EmployerIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """An employer, agency (uitzendbureau) or self-employed person, known by KvK number."""
 
-    kvk: Annotated[str, msgspec.Meta(description="KvK number, 8 digits", examples=["12345678"])]
+    kvk: Annotated[Line, msgspec.Meta(description="KvK number, 8 digits", examples=["12345678"])]
     name: Name
-    sbi_code: str | None = None
+    sbi_code: Line | None = None
 
     def problems(self) -> Iterator[FieldError]:
         yield from check_identifier("kvk", self.kvk, normalise_kvk)
@@ -40,7 +40,7 @@ class SiteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name
     kind: Literal["site", "department"] = "site"
     parent_id: uuid.UUID | None = None
-    city: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    city: Line | None = None
 
     def problems(self) -> Iterator[FieldError]:
         if self.kind == "department" and self.parent_id is None:

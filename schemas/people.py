@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schemas.common import Name, ShortText, check_identifier, check_not_future, check_order
+from schemas.common import Line, Name, ShortText, check_identifier, check_not_future, check_order
 from schemas.errors import FieldError
 from schemas.identifiers import normalise_bsn, normalise_kvk
 
@@ -21,7 +21,7 @@ EmploymentType = Literal["employee", "agency", "self_employed"]
 class WorkerIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A person, known across all employers by BSN. Stored encrypted; found by a blind index."""
 
-    bsn: Annotated[str, msgspec.Meta(description="Burgerservicenummer, 9 digits (elfproef)")]
+    bsn: Annotated[Line, msgspec.Meta(description="Burgerservicenummer, 9 digits (elfproef)")]
     name: Name
     date_of_birth: dt.date
 
@@ -46,7 +46,7 @@ class EmploymentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     worker_id: uuid.UUID
     employment_type: EmploymentType = "employee"
-    agency_kvk: str | None = None
+    agency_kvk: Line | None = None
     site_id: uuid.UUID | None = None
     job_title: ShortText | None = None
     start_date: dt.date

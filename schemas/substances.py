@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from schemas.common import Name, Positive, check_identifier
+from schemas.common import Line, Name, Positive, check_identifier
 from schemas.errors import FieldError
 from schemas.identifiers import normalise_cas, normalise_ec
 
@@ -20,8 +20,8 @@ CmrCategory = Literal["1A", "1B", "2"]
 
 class SubstanceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name
-    cas: str | None = None
-    ec: str | None = None
+    cas: Line | None = None
+    ec: Line | None = None
     carcinogen_category: CmrCategory | None = None
     mutagen_category: CmrCategory | None = None
     reprotoxic_category: CmrCategory | None = None

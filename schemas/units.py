@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from schemas.text import refuse_control_characters
+
 __all__ = [
     "AIR_DIMENSIONS",
     "BIOLOGICAL_DIMENSIONS",
@@ -110,7 +112,11 @@ _ALIASES: Final[dict[str, str]] = {
 
 def canonical_unit(unit: str) -> str:
     """The registry's spelling of a unit, accepting common lab spellings."""
-    spelled = _ALIASES.get(unit.strip(), unit.strip())
+    try:
+        written = refuse_control_characters(unit).strip()
+    except ValueError as exc:
+        raise UnitError(str(exc)) from None
+    spelled = _ALIASES.get(written, written)
     if spelled not in _UNITS:
         raise UnitError(f"unknown unit {unit!r}; known units: {', '.join(known_units())}")
     return spelled

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar, get_args, get_origin
 import msgspec
 
 from schemas.errors import FieldError, InvalidInput
+from schemas.text import why_refused
 
 __all__ = ["Checked", "check", "parse", "parse_items", "semantic_problems"]
 
@@ -133,21 +134,24 @@ def _leaf_errors(type_: Any, raw: object, path: str) -> Iterator[FieldError]:
     try:
         msgspec.convert(raw, type_)
     except msgspec.ValidationError as exc:
-        yield _leaf_error(exc, path)
+        yield _leaf_error(exc, path, raw)
 
 
-def _leaf_error(exc: msgspec.ValidationError, path: str) -> FieldError:
+def _leaf_error(exc: msgspec.ValidationError, path: str, raw: object = None) -> FieldError:
     message = str(exc)
     match = _AT.search(message)
     if match:
         message = message[: match.start()]
         suffix = match.group("path")
         path = (path + suffix).lstrip(".") if suffix else path
-    return FieldError(field=path, reason=_humane(message))
+    return FieldError(field=path, reason=_humane(message, raw))
 
 
-def _humane(message: str) -> str:
-    """msgspec's messages name types with backticks; keep them, but say 'null' for None."""
+def _humane(message: str, raw: object) -> str:
+    """msgspec's messages name types with backticks; keep them, but say 'null' for None, and
+    say in words why text failed its pattern (schemas.text) rather than quote the regex."""
+    if isinstance(raw, str) and message.startswith("Expected `str` matching regex"):
+        return why_refused(raw)
     return message.replace("`null`", "null")
 
 

@@ -92,9 +92,10 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt.close()
 
 
-def run_cli(place: Place, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(place: Place, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [REGISTRY, "--data-dir", str(place.data_dir), *place.store_args, *args],
+        input=stdin,
         capture_output=True,
         text=True,
         check=check,
@@ -109,19 +110,29 @@ def free_port() -> int:
 
 
 class Server:
-    """A `registry serve` process; `restart` and `kill` act on the real process."""
+    """A `registry serve` process; `restart` and `kill` act on the real process. With `log`,
+    its stdout and stderr are appended to that file (else stdout is dropped)."""
 
-    def __init__(self, place: Place, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        place: Place,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        serve_args: tuple[str, ...] = (),
+    ) -> None:
         self.place = place
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.env = {**os.environ, **(env or {})}
+        self.log = log
+        self.serve_args = serve_args
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        log = self.log.open("ab") if self.log else None
         self.process = subprocess.Popen(
             [
                 REGISTRY,
@@ -131,17 +142,21 @@ class Server:
                 "serve",
                 "--port",
                 f"{self.port}",
+                *self.serve_args,
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=log or subprocess.DEVNULL,
+            stderr=log or subprocess.PIPE,
             env=self.env,
         )
+        if log:
+            log.close()  # the server has its own copy
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
+                stderr = (
+                    self.process.stderr.read() if self.process.stderr else self.log.read_bytes() if self.log else b""
                 )
+                raise RuntimeError(f"server exited: {stderr.decode()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return

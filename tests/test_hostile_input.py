@@ -67,3 +67,17 @@ def test_a_batch_key_that_is_a_superscript_digit(live: Live) -> None:
         worker = new_worker(client)
         problem = _problem(client.post("/api/v1/measurements/batch", json={"²": 1, "items": [air_sample(worker)]}), 422)
         assert [e["field"] for e in problem["errors"]] == ["²"]
+
+
+def test_a_body_that_is_only_a_newline(live: Live) -> None:
+    server, first, _ = live
+    with server.client(first.api_key) as client:
+        answer = client.post("/api/v1/workers", content=b"\n", headers={"Content-Type": "application/json"})
+        assert _problem(answer, 422)["detail"] == "body is not valid JSON"
+
+
+def test_a_query_parameter_of_the_wrong_type_is_named(live: Live) -> None:
+    server, first, _ = live
+    with server.client(first.api_key) as client:
+        problem = _problem(client.get("/api/v1/workers", params={"limit": "abc"}), 422)
+        assert [(e["field"], e["pointer"]) for e in problem["errors"]] == [("query:limit", "/query:limit")]

@@ -11,10 +11,12 @@ from litestar.datastructures import State
 
 from crypto import parse_api_key, verify_api_key
 from registry.access import DEFAULT_PURPOSE, Actor, ActorKind, Purpose, Work
+from registry.api.rate_limits import RateLimiter
 from registry.runtime import Runtime
 from registry.services.signin import SignIn, actor_for_token
 from registry.store import organisations as org_table
 from schemas.errors import FieldError, InvalidInput, Unauthenticated
+from schemas.text import refuse_control_characters
 
 __all__ = ["EMPLOYER_HEADER", "PURPOSE_HEADER", "runtime_of", "unit_of_work"]
 
@@ -29,6 +31,16 @@ def runtime_of(state: State) -> Runtime:
 
 
 def authenticate(request: Request[Any, Any, Any], state: State) -> Actor:
+    """The verified caller, counted against its rate limits (a refused one against its address)."""
+    limiter: RateLimiter = state.limiter
+    try:
+        return _verified_caller(request, state, limiter)
+    except Unauthenticated:
+        limiter.refused(request)
+        raise
+
+
+def _verified_caller(request: Request[Any, Any, Any], state: State, limiter: RateLimiter) -> Actor:
     header = request.headers.get("Authorization", "")
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
@@ -38,10 +50,12 @@ def authenticate(request: Request[Any, Any, Any], state: State) -> Actor:
     parsed = parse_api_key(credential)
     if parsed is None:
         sign_in: SignIn = state.sign_in
+        token = sign_in.verifier.verify(credential)
+        limiter.spend(request, f"oidc:{token.subject}@{token.issuer}")
         return actor_for_token(
             runtime.db,
             runtime.vault,
-            sign_in.verifier.verify(credential),
+            token,
             sign_in.issuer_roles,
             employer_kvk=request.headers.get(EMPLOYER_HEADER),
             today=dt.datetime.now(dt.UTC).date(),
@@ -53,6 +67,7 @@ def authenticate(request: Request[Any, Any, Any], state: State) -> Actor:
         raise Unauthenticated("the API key is not valid")
     if row.revoked_at is not None:
         raise Unauthenticated("the API key was revoked")
+    limiter.spend(request, f"key:{key_id}")
     return Actor(
         kind=ActorKind.EMPLOYER,
         id=f"key:{key_id}",
@@ -66,7 +81,7 @@ def purpose_of(request: Request[Any, Any, Any], actor: Actor) -> Purpose:
     if stated is None:
         return DEFAULT_PURPOSE[actor.kind]
     try:
-        return Purpose(stated.strip().lower())
+        return Purpose(refuse_control_characters(stated).strip().lower())
     except ValueError:
         allowed = ", ".join(p.value for p in Purpose)
         raise InvalidInput(

@@ -1,24 +1,28 @@
 """Safe retries: a POST with an Idempotency-Key is carried out once per (employer, key).
 
-The key, a hash of the request and the ids it created are written in the same
+The key, a keyed hash of the request and the ids it created are written in the same
 transaction as the records, so after a crash either both exist or neither. A repeat
-with the same body answers like the first time (re-read through the access rules, with
-`Idempotent-Replayed: true`); the same key with another body is refused.
+with the same request answers like the first time (re-read through the access rules, with
+`Idempotent-Replayed: true`); the same key with another request is refused. "The same"
+means the same JSON once decoded: a client that re-serialises its retry (other key order,
+whitespace or escapes) gets the first answer, not a conflict.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.utils.scope.state import ScopeState
 
+from crypto import Vault
 from registry.access import Work
 from registry.store.idempotency import StoredOutcome, find_outcome, save_outcome
 from schemas.errors import Conflict, FieldError, InvalidInput
+from schemas.text import refuse_control_characters
 
 __all__ = ["IDEMPOTENCY_HEADER", "Created", "create_once", "create_record"]
 
@@ -39,10 +43,8 @@ def create_once(
     replay: Callable[[Work, list[uuid.UUID]], T],
 ) -> Response[T]:
     """Run `create` once per idempotency key, inside the unit of work's write transaction."""
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is not None and not 0 < len(key) <= _MAX_KEY:
-        raise InvalidInput([FieldError(field=f"header:{IDEMPOTENCY_HEADER}", reason=f"1 to {_MAX_KEY} characters")])
-    fingerprint = _fingerprint(request)
+    key = _idempotency_key(request)
+    fingerprint = _fingerprint(request, work.vault) if key else ""
     employer_id = work.employer_id()
 
     def once(work: Work) -> Response[T]:
@@ -88,8 +90,25 @@ def create_record(
     return create_once(request, work, resource_type=resource_type, create=created, replay=replay)
 
 
-def _fingerprint(request: Request[Any, Any, Any]) -> str:
-    """Hash of method, path and the raw body (cached by Litestar when it decoded `data`)."""
+def _idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    try:
+        if not 0 < len(key) <= _MAX_KEY:
+            raise ValueError(f"1 to {_MAX_KEY} characters")
+        return refuse_control_characters(key)
+    except ValueError as exc:
+        raise InvalidInput([FieldError(field=f"header:{IDEMPOTENCY_HEADER}", reason=str(exc))]) from None
+
+
+def _fingerprint(request: Request[Any, Any, Any], vault: Vault) -> str:
+    """Keyed hash (the blind index's) of method, path and the body in canonical form: decoded
+    (Litestar cached the raw body when it decoded `data`, so it is valid JSON) and encoded
+    again with sorted keys and no whitespace. Values are kept exactly, so any other
+    difference is another request. Keyed, because a body holds a BSN: trying every valid BSN
+    against a plain hash, with the rest of the body, would give it away."""
     body = ScopeState.from_scope(request.scope).body
     raw = body if isinstance(body, bytes) else b""
-    return hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw).hexdigest()
+    canonical = msgspec.json.encode(msgspec.json.decode(raw), order="sorted") if raw else b""
+    return vault.blind_index("idempotency-request", f"{request.method} {request.url.path}\n{canonical.decode()}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.utils.scope.state import ScopeState
 
 from schemas.errors import FieldError, InvalidInput, RegistryError
@@ -83,6 +83,7 @@ def _explain(request: Request[Any, Any, Any], exc: ValidationException) -> Inval
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         source = item.get("source", "") if isinstance(item, dict) else ""
+        source = getattr(source, "value", source)  # Litestar's ParamType, e.g. "query"
         key = str(item.get("key", "")) if isinstance(item, dict) else ""
         message = str(item.get("message", exc.detail)) if isinstance(item, dict) else str(item)
         errors.append(FieldError(field=key if source == "body" else f"{source}:{key}".strip(":"), reason=message))
@@ -106,7 +107,7 @@ _HTTP_SLUGS = {
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
     detail = exc.detail if exc.detail and exc.detail != title else title
-    if exc.status_code == 400 and "JSON" in detail.upper():
+    if isinstance(exc.__cause__, SerializationException):  # the body did not decode: "\n", "{", "nul"...
         error = InvalidInput([FieldError(field="", reason="body is not valid JSON")], detail="body is not valid JSON")
         return problem_response(request, error)
     problem = Problem(

@@ -116,6 +116,12 @@ def connect(location: StoreLocation) -> duckdb.DuckDBPyConnection:
                 f"{location.path} is in use by another process (is 'registry serve' running?); "
                 "the embedded store opens in one process at a time: stop it first, or use the PostgreSQL store"
             ) from None
+        # After a crash, DuckDB 1.5.5 replays the WAL into indexes it loads only once a table
+        # is used, and the checkpoint when the store closes drops what such an index buffered
+        # (duckdb/duckdb#25771): a command run after the crash left rows that no lookup found.
+        # A checkpoint of our own, now, folds the replayed rows into every index (a no-op
+        # when there was no WAL).
+        con.execute(f"CHECKPOINT {STORE_CATALOG}")
     else:
         if not _IDENTIFIER.fullmatch(location.schema):
             raise ValueError(f"PostgreSQL schema name {location.schema!r}: letters, digits and _ only")
