@@ -7,6 +7,7 @@ store on first use, applies pending migrations, refuses a key file that is not t
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 from typing import Final
@@ -14,7 +15,7 @@ from typing import Final
 from crypto import Keyring, KeyringError, Vault, create_keyring, load_keyring, rotate_kek, save_keyring
 from crypto.audit_seal import AnchorFile, AuditSeal
 from registry.access import audit
-from registry.services.limits import load_reference_limits_once
+from registry.services.limits import apply_reference_limits
 from registry.services.substances import load_reference_substances
 from registry.settings import Settings
 from registry.store import Database, DuckDBFile, PostgresServer, StoreLocation, Tx, key_checks, migrate
@@ -24,9 +25,10 @@ __all__ = ["Runtime", "open_runtime"]
 
 
 class Runtime:
-    """The open store and the vault. The vault changes only through `rotate_keys`, which a
-    running server also executes (for `registry keys rotate` on its operator channel), so
-    the server goes on with the new keys."""
+    """The open store and the vault. The vault changes through `rotate_keys`, which a running
+    server also executes (for `registry keys rotate` on its operator channel), or when
+    another process rotated the key file (PostgreSQL: a CLI or another API host), so the
+    server goes on with the new keys either way."""
 
     def __init__(self, settings: Settings, db: Database, vault: Vault, seal: AuditSeal, anchor: AnchorFile) -> None:
         self.settings: Final = settings
@@ -35,10 +37,40 @@ class Runtime:
         self.audit_anchor: Final = anchor
         self._vault = vault
         self._rotating = threading.Lock()
+        self._following = threading.Lock()
+        self._key_file_seen = _stamp(settings.key_file)
 
     @property
     def vault(self) -> Vault:
+        """The vault, with the key file re-read if it changed since (one stat per unit of
+        work): a rotation by another process retires the KEK this process holds, and every
+        worker key it re-wrapped would otherwise be unreadable here until a restart."""
+        stamp = _stamp(self.settings.key_file)
+        if stamp is not None and stamp != self._key_file_seen:
+            self._follow_key_file(stamp)
         return self._vault
+
+    def _follow_key_file(self, stamp: tuple[int, int, int]) -> None:
+        with self._following:
+            if stamp == self._key_file_seen:
+                return
+            self._key_file_seen = stamp
+            current = self._vault.keyring
+            try:
+                loaded = load_keyring(self.settings.key_file)
+            except KeyringError as exc:
+                print(f"registry: key file changed but cannot be read; keeping the keys in use: {exc}", file=sys.stderr)
+                return
+            if loaded.check_values()["index"] != current.check_values()["index"] or (
+                loaded.database_key_hex() != current.database_key_hex()
+            ):
+                print(
+                    f"registry: the key file {self.settings.key_file} now holds other index or database keys; "
+                    "keeping the keys in use (restart to find out which is right)",
+                    file=sys.stderr,
+                )
+                return
+            self._vault.keyring = loaded
 
     def rotate_keys(self) -> tuple[int, str]:
         """New KEK, every worker key re-wrapped, then the old KEKs removed from the key file
@@ -46,17 +78,20 @@ class Runtime:
 
         The vault in use holds both KEKs from before the re-wrap until it has committed
         (writes wait for it, and read whichever wrapping their snapshot shows); rotations
-        run one at a time, so none saves a key file that drops another's KEK."""
+        run one at a time, so none saves a key file that drops another's KEK. The keyring is
+        swapped inside the one vault every unit of work shares: a request that began before
+        the rotation and writes after it would otherwise wrap a new worker key under the KEK
+        just retired, and that worker could never be read again (tests/test_crash_harness.py)."""
         with self._rotating:
             both = self._vault.keyring.with_new_kek()
             save_keyring(both, self.settings.key_file)  # old KEK kept until every key moved
-            self._vault = Vault(both)
+            self._vault.keyring = both
             with self.db.write() as tx:
                 check_keys(tx, both, self.settings.key_file)  # records the new KEK's check value
                 moved = rotate_kek(self._vault, KeyTable(tx))
             retired = both.without_keks_except_active()
             save_keyring(retired, self.settings.key_file)
-            self._vault = Vault(retired)
+            self._vault.keyring = retired
         return moved, retired.active_kek_id
 
     def close(self) -> None:
@@ -78,7 +113,7 @@ def open_runtime(settings: Settings) -> Runtime:
             check_keys(tx, keyring, settings.key_file)
             audit.start_sealing(tx, seal, anchor)
         load_reference_substances(db)
-        load_reference_limits_once(db)
+        apply_reference_limits(db)
     except BaseException:
         db.close()
         raise
@@ -97,6 +132,14 @@ def check_keys(tx: Tx, keyring: Keyring, key_file: Path) -> None:
             "does not match the check value the store keeps; nothing was read or written"
         )
     key_checks.insert_checks(tx, {name: value for name, value in computed.items() if name not in stored})
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
 def _location(settings: Settings, database_key_hex: str | None) -> StoreLocation:

@@ -72,10 +72,10 @@ def test_files_stay_on_the_operators_side(serving: tuple[Place, Server], tmp_pat
     good = f"{header}\nBenzene,71-43-2,,sector,TWA8h,0.1,mg/m3,2020-01-01,,,Branchenorm petrochemie 2020\n"
     (here / "bad.csv").write_text(good + "Benzene,71-43-3,,NL,TWA8h,-1,furlong,2020-01-01,2019-01-01,,\n")
     (here / "good.csv").write_text(good)
-    refused = _cli_in(here, place, "limits", "import", "bad.csv")
+    refused = _cli_in(here, place, "limits", "import", "--sector", "20", "bad.csv")
     assert refused.returncode == 2 and "nothing imported" in refused.stderr and "bad.csv:3: cas" in refused.stderr
-    imported = _cli_in(here, place, "limits", "import", "good.csv")
-    assert imported.returncode == 0 and "imported 1 limit values" in imported.stdout
+    imported = _cli_in(here, place, "limits", "import", "--sector", "20", "good.csv")
+    assert imported.returncode == 0 and "good.csv: 1 new" in imported.stdout
     missing = _cli_in(here, place, "limits", "import", "absent.csv")
     assert missing.returncode == 2 and "cannot read absent.csv" in missing.stderr
 
@@ -218,3 +218,25 @@ def _post_as(uid: int, socket_file: Path) -> str:
         answer = pipe.read()
     os.waitpid(pid, 0)
     return answer.decode()
+
+
+@pytest.mark.postgres
+def test_a_postgres_server_follows_a_rotation_made_by_another_process(tmp_path: Path) -> None:
+    """On PostgreSQL the CLI rotates the keys itself, beside the running server; the server
+    re-reads the key file and still reads every worker, old and new, without a restart."""
+    place = make_place(tmp_path, "postgres")
+    run_cli(place, "init")
+    employer = create_employer(place, "12345678", "X")
+    server = Server(place)
+    server.start()
+    try:
+        with server.client(employer.api_key) as client:
+            before = new_worker(client)
+            assert "re-wrapped" in run_cli(place, "keys", "rotate").stdout
+            after = new_worker(client)
+            for worker in (before, after):
+                answer = client.get(f"/api/v1/workers/{worker}")
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["name"] == "Jan de Tester"
+    finally:
+        server.stop()
