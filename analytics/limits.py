@@ -37,9 +37,10 @@ from typing import Final, Literal, cast
 
 import msgspec
 
+from analytics.asbestos import with_asbestos_types
 from analytics.exposure import Measured
 from schemas.errors import FieldError, InvalidInput
-from schemas.limits import Jurisdiction, LimitType, LimitValue, dimensions_for
+from schemas.limits import Fraction, Jurisdiction, LimitType, LimitValue, dimensions_for
 from schemas.units import Dimension, UnitError, canonical_unit, convert, dimension_of
 from schemas.validation import check
 
@@ -77,7 +78,7 @@ REQUIRED_COLUMNS: Final = (
     "valid_to",
     "source_citation",
 )
-OPTIONAL_COLUMNS: Final = ("ec", "notation", "population", "matrix", "analyte", "owner_employer_id")
+OPTIONAL_COLUMNS: Final = ("ec", "notation", "population", "fraction", "matrix", "analyte", "owner_employer_id")
 
 _LEGAL: Final[tuple[Jurisdiction, ...]] = ("NL", "EU-BOELV")  # order breaks a tie
 _INFORMATIVE: Final[tuple[Jurisdiction, ...]] = ("EU-IOELV",)
@@ -107,9 +108,13 @@ class LimitImport(msgspec.Struct, frozen=True, kw_only=True):
         return not self.rejected
 
 
-def import_limits_csv(text: str) -> LimitImport:
-    """Validate a CSV of limit values, reporting every bad row by line and field."""
-    return _import(text, adapt=None)
+def import_limits_csv(text: str, *, sector: str | None = None) -> LimitImport:
+    """Validate a CSV of limit values, reporting every bad row by line and field.
+
+    `sector` (an SBI code) is the sector whose catalogue this is: it is given by whoever
+    vouches for the list's origin, never read from the file itself.
+    """
+    return _import(text, adapt=(lambda raw: {**raw, "sector_sbi": sector}) if sector else None)
 
 
 def load_reference_limits() -> list[LimitValue]:
@@ -141,7 +146,7 @@ def _import(text: str, *, adapt: Callable[[dict[str, str]], dict[str, str]] | No
             else:
                 rejected += [RejectedRow(line=line, field=e.field, reason=e.reason) for e in outcome]
         line = reader.line_num + 1
-    return LimitImport(accepted=accepted, rejected=rejected)
+    return LimitImport(accepted=with_asbestos_types(accepted), rejected=rejected)
 
 
 def _header_errors(header: list[str]) -> list[RejectedRow]:
@@ -204,6 +209,9 @@ class _RowReader:
                     matrix=matrix,
                     analyte=analyte,
                     owner_employer_id=self._optional("owner_employer_id"),
+                    # Checked by LimitValue.problems(), like the Literal fields above.
+                    fraction=cast(Fraction | None, self._optional("fraction")),
+                    sector_sbi=self._optional("sector_sbi"),
                     source_citation=self.raw["source_citation"],
                 )
             )
@@ -265,35 +273,14 @@ def _split_unit(text: str) -> tuple[str, str | None, str | None]:
     return text, None, None
 
 
-# Quirks of the research file, each explained in reference/NOTES.md and recorded in the
-# row's notation so the adaptation stays visible.
-_QUALIFIED_ID: Final = re.compile(r"(?P<id>[\d-]+)\s+\((?P<what>[^()]+)\)")
-_POPULATIONS: Final = ("women of childbearing age",)
-_NOT_BINDING: Final = "NOT a binding"
-
-
 def _adapt_reference_row(raw: dict[str, str]) -> dict[str, str]:
-    """Make the research file's conventions explicit fields.
-
-    - "1333-82-0 (chroomtrioxide)": the CAS/EC of one member of a group entry.
-    - "... - women of childbearing age" in the name: a population-specific row.
-    - Notation "NOT a binding BLV" on an EU-BOELV row (NOTES.md item 3): it is a
-      recommended level, so it is loaded as informative (EU-IOELV), never as binding.
-    """
+    """The research file keeps a population's name as a suffix of the substance name as well
+    as in its own column (NOTES.md, "population"): the suffix is dropped, so the row is found
+    under the substance's name like every other row of that substance."""
     row = dict(raw)
-    notes = []
-    for column in ("cas", "ec"):
-        if match := _QUALIFIED_ID.fullmatch(row[column]):
-            row[column] = match["id"]
-            notes.append(f"{column.upper()} {match['id']} is that of {match['what']} only")
-    for population in _POPULATIONS:
-        if row["substance_name"].endswith(f" - {population}"):
-            row["substance_name"] = row["substance_name"].removesuffix(f" - {population}")
-            row["population"] = population
-    if row["jurisdiction"] == "EU-BOELV" and row["notation"].startswith(_NOT_BINDING):
-        row["jurisdiction"] = "EU-IOELV"
-        notes.append("loaded as informative: source file lists it as EU-BOELV")
-    row["notation"] = "; ".join(part for part in (row["notation"], *notes) if part)
+    suffix = f" - {row['population']}"
+    if row["population"] and row["substance_name"].endswith(suffix):
+        row["substance_name"] = row["substance_name"].removesuffix(suffix)
     return row
 
 
@@ -308,6 +295,9 @@ class _Substance(msgspec.Struct, frozen=True):
 
 @functools.cache
 def _substances() -> tuple[_Substance, ...]:
+    """Only gases and vapours: an agent without a mg/m3-per-ppm factor (dusts such as lead or
+    quartz, fibres, mixtures: NOTES.md item 11, "ppm has no meaning") is left out, so no ppm
+    result of it is ever converted and compared; the report flags it as not comparable."""
     with (REFERENCE_DIR / "substances.csv").open(encoding="utf-8", newline="") as handle:
         return tuple(
             _Substance(
@@ -316,6 +306,7 @@ def _substances() -> tuple[_Substance, ...]:
                 molar_mass=float(row["molar_mass_g_per_mol"]),
             )
             for row in csv.DictReader(handle)
+            if row["molar_mass_g_per_mol"] and row["mg_per_m3_per_ppm_20C_101.3kPa"]
         )
 
 

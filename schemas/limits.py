@@ -22,10 +22,12 @@ import msgspec
 
 from schemas.common import Positive, check_order
 from schemas.errors import FieldError
-from schemas.identifiers import normalise_cas, normalise_ec
+from schemas.identifiers import normalise_cas, normalise_ec, normalise_sbi
 from schemas.units import AIR_DIMENSIONS, BIOLOGICAL_DIMENSIONS, Dimension, canonical_unit, dimension_of
 
 __all__ = [
+    "AdditionalLimit",
+    "Fraction",
     "Jurisdiction",
     "LimitType",
     "LimitUsed",
@@ -38,6 +40,9 @@ __all__ = [
 # "company" and "sector" are private norms that never replace the legal limit.
 Jurisdiction = Literal["NL", "EU-BOELV", "EU-IOELV", "company", "sector"]
 LimitType = Literal["TWA8h", "STEL15min", "ceiling", "BLV"]
+# The particle-size fraction a dust limit refers to, as the cited text names it (EN 481);
+# the same substance can have an inhalable and a respirable limit at once.
+Fraction = Literal["inhalable", "respirable", "thoracic"]
 
 
 def dimensions_for(limit_type: LimitType) -> frozenset[Dimension]:
@@ -51,6 +56,8 @@ class LimitValue(msgspec.Struct, frozen=True, kw_only=True):
     `unit` is stored in the canonical spelling of schemas.units. For a BLV, `matrix`
     (blood, urine) and `analyte` (e.g. Pb) say what is measured; for an air limit,
     `analyte` may name the basis the value is expressed as (as NCO, as elemental carbon).
+    A company limit belongs to its employer (`owner_employer_id`), a sector limit to the
+    SBI code of its sector (`sector_sbi`, covering every code that starts with it).
     """
 
     substance_name: str
@@ -68,6 +75,8 @@ class LimitValue(msgspec.Struct, frozen=True, kw_only=True):
     matrix: str | None = None
     analyte: str | None = None
     owner_employer_id: str | None = None
+    fraction: Fraction | None = None
+    sector_sbi: str | None = None
 
     def problems(self) -> Iterator[FieldError]:
         """Every rule the record breaks; the fields may hold anything (a CSV row is built
@@ -95,10 +104,13 @@ class LimitValue(msgspec.Struct, frozen=True, kw_only=True):
             yield from _canonical_problems("ec", self.ec, normalise_ec)
 
     def _classification_problems(self) -> Iterator[FieldError]:
-        for field, value, literal in (
+        checks: list[tuple[str, object, object]] = [
             ("jurisdiction", self.jurisdiction, Jurisdiction),
             ("limit_type", self.limit_type, LimitType),
-        ):
+        ]
+        if self.fraction is not None:
+            checks.append(("fraction", self.fraction, Fraction))
+        for field, value, literal in checks:
             if value not in get_args(literal):
                 yield FieldError(field=field, reason=f"{value!r} is not one of {', '.join(get_args(literal))}")
 
@@ -150,6 +162,12 @@ class LimitValue(msgspec.Struct, frozen=True, kw_only=True):
             yield FieldError(field="owner_employer_id", reason="a company limit needs its employer")
         elif self.jurisdiction != "company" and self.owner_employer_id is not None:
             yield FieldError(field="owner_employer_id", reason="only a company limit has an employer")
+        if self.jurisdiction == "sector" and self.sector_sbi is None:
+            yield FieldError(field="sector_sbi", reason="a sector limit needs the SBI code of its sector")
+        elif self.jurisdiction != "sector" and self.sector_sbi is not None:
+            yield FieldError(field="sector_sbi", reason="only a sector limit has a sector")
+        elif self.sector_sbi is not None:
+            yield from _canonical_problems("sector_sbi", self.sector_sbi, normalise_sbi)
 
     def _text_problems(self) -> Iterator[FieldError]:
         if _blank(self.source_citation):
@@ -171,6 +189,33 @@ class LimitUsed(msgspec.Struct, frozen=True, kw_only=True):
     valid_from: dt.date | None
     valid_to: dt.date | None
     citation: str
+    population: str | None = None  # a value for a group of people only, e.g. women of childbearing age
+    fraction: str | None = None  # the particle-size fraction a dust limit refers to
+
+    @classmethod
+    def of(cls, limit: LimitValue) -> LimitUsed:
+        return cls(
+            limit_type=limit.limit_type,
+            value=limit.value,
+            unit=limit.unit,
+            jurisdiction=limit.jurisdiction,
+            valid_from=limit.valid_from,
+            valid_to=limit.valid_to,
+            citation=limit.source_citation,
+            population=limit.population,
+            fraction=limit.fraction,
+        )
+
+
+class AdditionalLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """A company or sector limit shown beside the legal one: how many of a group's results
+    were compared with it and how many were above it. It never decides compliance, even when
+    stricter than the legal limit."""
+
+    limit: LimitUsed  # jurisdiction "company" or "sector"
+    sector_sbi: str | None  # the sector of a sector limit
+    compared: int
+    above: int
 
 
 def _blank(text: object) -> bool:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
-from analytics.limits import REFERENCE_DIR, import_limits_csv, load_reference_limits
+from analytics.asbestos import asbestos_types
+from analytics.limits import REFERENCE_DIR, import_limits_csv, load_reference_limits, molar_mass_of
 
 HEADER = "substance_name,cas,jurisdiction,limit_type,value,unit,valid_from,valid_to,source_citation"
 CITE = "Stcrt 2018 41167"
+ASBESTOS_TYPES = {kind.cas for kind in asbestos_types()}
 
 
 def lines(*rows: str) -> str:
@@ -124,28 +126,61 @@ def test_starter_set_loads_every_row() -> None:
     rows = reference_rows()
     limits = load_reference_limits()
     assert len(rows) == 279  # NOTES.md: 279 rows
-    assert len(limits) == len(rows)
-    by_jurisdiction = Counter(limit.jurisdiction for limit in limits)
-    # NOTES.md counts 84 / 110 / 85; the women-of-childbearing-age blood-lead level is not a
-    # binding BLV (NOTES.md item 3) and is loaded as informative.
-    assert by_jurisdiction == {"EU-BOELV": 83, "EU-IOELV": 111, "NL": 85}
+    published = [limit for limit in limits if limit.cas not in ASBESTOS_TYPES]
+    assert len(published) == len(rows)
+    # Each asbestos row is also stated per type it covers (test_asbestos_types.py): the four EU
+    # "all forms" rows for six types, NL chrysotile for one, the two NL amphibole rows for five.
+    assert len(limits) - len(published) == 4 * 6 + 1 + 2 * 5
+    # NOTES.md: the women-of-childbearing-age blood-lead level is a non-binding EU value.
+    assert Counter(limit.jurisdiction for limit in published) == {"EU-BOELV": 83, "EU-IOELV": 111, "NL": 85}
 
 
-def test_starter_set_adaptations_are_explicit() -> None:
+def test_the_population_named_in_the_substance_name_is_a_field() -> None:
     limits = load_reference_limits()
     (women,) = [limit for limit in limits if limit.population]
+    assert women.substance_name == "Lead and its inorganic compounds (blood lead, PbB)"
     assert women.population == "women of childbearing age"
     assert (women.jurisdiction, women.value, women.matrix) == ("EU-IOELV", 4.5, "blood")
     (chromium,) = [limit for limit in limits if limit.cas == "1333-82-0"]
     assert "chroomtrioxide" in chromium.notation
 
 
-def test_the_strict_import_rejects_the_research_file_quirks() -> None:
-    """Why load_reference_limits adapts the file: a CAS with a remark is not a CAS."""
+def test_the_strict_import_accepts_the_corrected_research_file() -> None:
+    """An administrator's import of the reference file gives the same rows, except that the
+    population stays part of the substance name there."""
     text = (REFERENCE_DIR / "oel_reference.csv").read_text(encoding="utf-8")
-    result = import_limits_csv(text)
-    assert {(r.line, r.field) for r in result.rejected} == {(201, "cas"), (201, "ec")}
-    assert len(result.accepted) == len(reference_rows()) - 1
+    strict = import_limits_csv(text)
+    assert strict.ok
+    reference = load_reference_limits()
+    assert len(strict.accepted) == len(reference)
+    assert [s.substance_name for s in strict.accepted if s.population] == [
+        "Lead and its inorganic compounds (blood lead, PbB) - women of childbearing age"
+    ]
+
+
+def test_respirable_and_inhalable_values_are_told_apart_by_their_fraction() -> None:
+    """Manganese (NL, bijlage XIII): 0.2 mg/m3 inhalable and 0.05 mg/m3 respirable, both in
+    force at once; a respirable-dust result is judged against the respirable value."""
+    manganese = [
+        (limit.value, limit.fraction) for limit in load_reference_limits() if limit.substance_name.startswith("Mangaan")
+    ]
+    assert sorted(manganese) == [(0.05, "respirable"), (0.2, "inhalable")]
+    silica = [
+        limit for limit in load_reference_limits() if limit.substance_name == "Respirable crystalline silica dust"
+    ]
+    assert [(s.value, s.fraction, s.cas) for s in silica] == [(0.1, "respirable", "14808-60-7")]
+
+
+def test_a_fraction_must_be_one_named_in_en_481() -> None:
+    text = HEADER + ",fraction\n" + f"Mangaan,7439-96-5,NL,TWA8h,0.05,mg/m3,,,{CITE},respirabel\n"
+    assert rejected_fields(text) == {(2, "fraction")}
+
+
+def test_agents_without_a_molar_mass_still_load_and_convert_nothing() -> None:
+    """NOTES.md item 11: asbestos, hardwood dust and diesel exhaust have no molar mass."""
+    assert molar_mass_of(cas="1332-21-4", substance_name="Asbestos (all forms)") is None
+    assert molar_mass_of(substance_name="Hardwood dust") is None
+    assert molar_mass_of(cas="71-43-2") == 78.11
 
 
 def test_hazard_rows_are_cited_and_refer_to_known_substances() -> None:
