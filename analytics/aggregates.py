@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from analytics.compliance import LIMIT_IN_FORCE, MIN_SHIFT_SAMPLE_MINUTES, Source
 from analytics.sectors import sections_table
+from analytics.statistics.exact import above_sql
 
 __all__ = ["AggregateCell", "Dimension", "Disclosure", "aggregate"]
 
@@ -95,7 +96,8 @@ def aggregate(
                 SELECT {keys}, m.unit, w.bsn_index AS person, m.employer_id,
                        coalesce(m.below_lod, FALSE) AS non_detect,
                        CASE WHEN coalesce(m.below_lod, FALSE) THEN m.lod / sqrt(2) ELSE m.value END AS value,
-                       coalesce(m.value, m.lod) / t.limit_value AS exposure_index
+                       coalesce(m.value, m.lod) / t.limit_value AS exposure_index,
+                       {above_sql("coalesce(m.value, m.lod)", "t.limit_value")} AS above_limit
                 FROM measurements m
                 JOIN substances s ON s.id = m.substance_id
                 JOIN employers e ON e.id = m.employer_id
@@ -118,7 +120,7 @@ def aggregate(
                        avg(CAST(non_detect AS INTEGER)) AS non_detect_share,
                        count(exposure_index) AS compared_with_limit,
                        avg(CASE WHEN exposure_index IS NULL THEN NULL
-                                WHEN NOT non_detect AND exposure_index > 1 THEN 1.0 ELSE 0.0 END) AS share_above_limit
+                                WHEN NOT non_detect AND above_limit THEN 1.0 ELSE 0.0 END) AS share_above_limit
                 FROM facts GROUP BY ALL
             ),
             per_employer AS (

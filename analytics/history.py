@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 import pyarrow as pa
 
-from analytics.compliance import Source, exposure_indices, limit_used
+from analytics.compliance import Source, above_limit, exposure_indices, limit_used
+from analytics.statistics.exact import rounded
 from schemas.exposure import MeasurementOut, RegistrationOut
 from schemas.history import Comparison, SubstanceSummary
 
@@ -29,8 +30,12 @@ NOTES = [
     "The binding limit is the stricter of the Dutch limit and the EU binding limit in force on that date.",
     "Bij een meting onder de detectiegrens is de blootstellingsindex een bovengrens. / "
     "For a result below the limit of detection the exposure index is an upper bound.",
-    "Biologische meetwaarden zijn medische gegevens: alleen de werknemer zelf ziet ze. / "
-    "Biological monitoring values are medical data: only the worker sees them.",
+    "Biologische meetwaarden zijn medische gegevens: alleen de werknemer en de bedrijfsarts zien ze, met de "
+    "biologische grenswaarde die op de datum van afname gold en de richtwaarden voor een groep waartoe de "
+    "bedrijfsarts de werknemer op die datum rekende (zoals vrouwen in de vruchtbare leeftijd). / "
+    "Biological monitoring values are medical data: only the worker and the company doctor see them, with the "
+    "biological limit in force on the sampling date and the guidance values for a group the company doctor "
+    "placed the worker in on that date (such as women of childbearing age).",
 ]
 
 
@@ -81,18 +86,19 @@ def _results_table(measurements: Sequence[MeasurementOut]) -> pa.Table:
 
 
 def _comparisons(indices: pl.DataFrame) -> dict[uuid.UUID, Comparison]:
-    """By measurement id: each comparable result (exposure_indices rows, 8-h and STEL)."""
+    """By measurement id: each comparable result (exposure_indices rows, 8-h and STEL), judged
+    on the decimals as the report judges it; derived figures rounded to their decimal."""
     return {
         uuid.UUID(row["measurement_id"]): Comparison(
             limit_type=row["limit_type"],
-            compared_value=row["value"],
+            compared_value=float(rounded(row["value"])),
             unit=row["unit"],
-            exposure_index=row["exposure_index"],
+            exposure_index=float(rounded(row["exposure_index"])),
             non_detect=row["censored"],
-            above_limit=not row["censored"] and row["exposure_index"] > 1.0,
+            above_limit=bool(above),
             limit=limit_used(row),
         )
-        for row in indices.to_dicts()
+        for row, above in zip(indices.to_dicts(), above_limit(indices), strict=True)
     }
 
 

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 import msgspec
 import pyarrow as pa
 
-from analytics.limits import limits_in_force, normalise_name
+from analytics.limits import ApplicableLimits, limits_in_force, normalise_name
 from schemas.limits import LimitType, LimitValue
 from schemas.units import UnitError
 
-__all__ = ["CatalogueSubstance", "limit_timeline"]
+__all__ = ["CatalogueSubstance", "limit_timeline", "limits_for_person", "rows_for_people"]
 
 _ONE_NAME = "substance"  # rows of one substance under one name, so name matching joins them
 _EARLIEST = dt.date(1900, 1, 1)
@@ -79,7 +79,40 @@ _SCHEMA = pa.schema(
 )
 
 
-def _rows_of(limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_type: LimitType) -> list[LimitValue]:
+def rows_for_people(
+    limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_type: LimitType
+) -> list[LimitValue]:
+    """The substance's rows of one type, those for a group of people (e.g. women of
+    childbearing age) included: only a person's facts can pick them (`limits_for_person`),
+    so the timeline, which serves every result alike, leaves them out."""
+    return _rows_of(limits, substance, limit_type, populations=True)
+
+
+def limits_for_person(
+    rows: Sequence[LimitValue],
+    substance: CatalogueSubstance,
+    *,
+    on: dt.date,
+    limit_type: LimitType,
+    unit: str,
+    population: str | None,
+) -> ApplicableLimits:
+    """The limits in force on a date for a person of `population` (None: of no group), from
+    `rows_for_people` (raises UnitError when a row cannot be put in `unit`)."""
+    return limits_in_force(
+        rows,
+        on=on,
+        limit_type=limit_type,
+        unit=unit,
+        cas=substance.cas,
+        substance_name=_ONE_NAME,
+        population=population,
+    )
+
+
+def _rows_of(
+    limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_type: LimitType, *, populations: bool = False
+) -> list[LimitValue]:
     """The substance's rows of one type, under one name and CAS (EU rows often lack the CAS
     number that the Dutch rows of the same substance carry; the CAS finds the molar mass)."""
     names = {normalise_name(n) for n in substance.names}
@@ -87,7 +120,7 @@ def _rows_of(limits: Sequence[LimitValue], substance: CatalogueSubstance, limit_
         msgspec.structs.replace(row, cas=substance.cas, substance_name=_ONE_NAME)
         for row in limits
         if row.limit_type == limit_type
-        and row.population is None
+        and (populations or row.population is None)
         and row.jurisdiction not in ("company", "sector")
         and ((substance.cas is not None and row.cas == substance.cas) or normalise_name(row.substance_name) in names)
     ]

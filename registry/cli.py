@@ -31,12 +31,14 @@ from registry.settings import Settings
 from registry.store import organisations as org_table
 from registry.store.backends import StoreBusy
 from schemas.errors import RegistryError
-from schemas.identifiers import normalise_bsn, normalise_cas, normalise_kvk
+from schemas.identifiers import normalise_bsn, normalise_cas, normalise_kvk, normalise_sbi
 from schemas.organisation import EmployerIn, EmployerOut
 from schemas.validation import check
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from analytics.limits import LimitImport
 
 __all__ = ["main", "parse_args", "run"]
 
@@ -46,6 +48,7 @@ def _print_json(io: Io, value: object) -> None:
 
 
 def cmd_init(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    _warn_if_key_in_data_dir(rt.settings, io)
     io.out.write(f"store ready: {(rt.settings.postgres_dsn and 'PostgreSQL') or rt.settings.database_file}\n")
     io.out.write(f"key file: {rt.settings.key_file} (keep it apart from the data; without it nothing can be read)\n")
 
@@ -54,6 +57,7 @@ def cmd_serve(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from registry.api.app import create_app
     from registry.operator_channel import CommandTable, serve
 
+    _warn_if_key_in_data_dir(rt.settings, io)
     if args.demo:
         from registry.demo import load_demo
 
@@ -64,6 +68,18 @@ def cmd_serve(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     url = f"http://{args.host}:{args.port}"
     io.out.write(f"serving on {url}/api/v1  (docs: {url}/schema/swagger)\n")
     serve(rt, create_app(rt), args.host, args.port, io, CommandTable(parse=parse_args, run=run))
+
+
+def _warn_if_key_in_data_dir(settings: Settings, io: Io) -> None:
+    """The default layout keeps the key beside the data it decrypts, so every copy or backup
+    of the data directory carries its own key. (A PostgreSQL store's data is not in it.)"""
+    if settings.postgres_dsn or not settings.key_file.resolve().is_relative_to(settings.data_dir.resolve()):
+        return
+    io.err.write(
+        f"registry: warning: the key file {settings.key_file} is inside the data directory {settings.data_dir}, "
+        "so copying the data directory copies its key; keep it elsewhere with REGISTRY_KEY_FILE or --key-file "
+        "(README: Production layout)\n"
+    )
 
 
 def cmd_employer_create(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
@@ -117,17 +133,58 @@ def cmd_limits_import(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from registry.services.limits import import_limits
 
     name = Path(args.file).name
-    report, batch = import_limits(rt.db, io.read_text(args.file), name)
-    for row in report.rejected:
+    sector = _sbi(args.sector) if args.sector else None
+    outcome = import_limits(rt.db, io.read_text(args.file), name, sector=sector)
+    for row in outcome.report.rejected:
         io.err.write(f"{name}:{row.line}: {row.field}: {row.reason}\n")
-    if batch is None:
-        raise CommandFailed(f"nothing imported ({len(report.rejected)} rejected row(s)); fix them and retry")
-    io.out.write(f"imported {len(report.accepted)} limit values as batch {batch}\n")
+    if outcome.changes is None:
+        hint = "; a sector's list is imported with --sector SBI" if _names_sector(outcome.report) else ""
+        raise CommandFailed(
+            f"nothing imported ({len(outcome.report.rejected)} rejected row(s)); fix them and retry{hint}"
+        )
+    changes = outcome.changes
+    io.out.write(
+        f"{name}: {len(changes.new)} new, {len(changes.changed)} changed (superseding {len(changes.superseded)} "
+        f"stored), {changes.unchanged} unchanged limit values"
+        + (f"; stored as batch {outcome.batch}\n" if outcome.batch else "; nothing new to store\n")
+    )
+
+
+def _sbi(value: str) -> str:
+    try:
+        return normalise_sbi(value)
+    except ValueError as exc:
+        raise CommandFailed(f"--sector: {exc}") from None
+
+
+def _names_sector(report: LimitImport) -> bool:
+    return any(row.field == "sector_sbi" for row in report.rejected)
+
+
+def cmd_limits_list(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    from registry.limits_listing import limits_table
+    from registry.services.limits import limits_on
+
+    try:
+        day = dt.date.fromisoformat(args.on) if args.on else dt.date.today()
+    except ValueError:
+        raise CommandFailed(f"--on: {args.on!r} is not a date written YYYY-MM-DD") from None
+    rows = _operator(rt).read(lambda w: limits_on(w.tx, day, args.substance))
+    if args.json:
+        for row in rows:
+            _print_json(io, row)
+    elif rows:
+        io.out.write(limits_table(rows))
+    else:
+        io.err.write(f"no limit values in force on {day}" + (f" for {args.substance!r}\n" if args.substance else "\n"))
 
 
 def cmd_report(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
-    from analytics.compliance import compliance_report
-    from registry.services.compliance import ComplianceInput, load_inputs
+    from analytics.statistics import PRIORS
+    from registry.services.compliance import ComplianceInput, load_inputs, report_of
+
+    if args.prior not in PRIORS:
+        raise CommandFailed(f"--prior: {args.prior!r} is not one of {', '.join(PRIORS)}")
 
     def inputs(work: Work) -> ComplianceInput:
         employer = org_table.employer_by_kvk(work.tx, normalise_kvk(args.kvk)) if args.kvk else None
@@ -137,7 +194,7 @@ def cmd_report(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
         return load_inputs(work.tx, str(employer.id) if employer else None)
 
     data = _operator(rt).read(inputs)
-    for row in compliance_report(data.indices, data.names, bayesian=not args.no_bayesian):
+    for row in report_of(data, bayesian=not args.no_bayesian, prior=args.prior):
         _print_json(io, row)
 
 
@@ -145,7 +202,7 @@ def cmd_history(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     """The operator answers a worker's request for their history (purpose tsb_claim, audited)."""
     from registry.services.history import history_by_bsn
 
-    bsn = _bsn(args.bsn)
+    bsn = _bsn(args, io)
     document = _operator(rt, Purpose.TSB_CLAIM).read(lambda w: history_by_bsn(w, bsn))
     encoded = (msgspec.json.format(msgspec.json.encode(document)) + b"\n").decode()
     if args.output:
@@ -166,7 +223,7 @@ def cmd_token(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     claims: dict[str, object] = {ROLE_CLAIM: str(role)}
     subject = args.subject
     if role is ActorKind.WORKER:
-        bsn = _bsn(args.bsn or "")
+        bsn = _bsn(args, io)
         claims[BSN_CLAIM] = bsn
         subject = subject or "worker-" + rt.vault.blind_index("token-subject", bsn)[:24]
     if role is ActorKind.RESEARCHER:
@@ -204,11 +261,17 @@ def _operator(rt: Runtime, purpose: Purpose = Purpose.ADMINISTRATION) -> Work:
     return Work(rt.db, rt.vault, Actor(kind=ActorKind.OPERATOR, id="cli"), purpose)
 
 
-def _bsn(value: str) -> str:
+def _bsn(args: argparse.Namespace, io: Io) -> str:
+    """The BSN of --bsn, or read from --bsn-file or standard input (`--bsn -`), which keep it
+    out of the process list (ps, /proc/PID/cmdline) that every user of the machine can read."""
+    if args.bsn_file is None:
+        flag, value = "--bsn", args.bsn or ""
+    else:
+        flag, value = "--bsn" if args.bsn_file == "-" else "--bsn-file", io.read_text(args.bsn_file).strip()
     try:
         return normalise_bsn(value)
     except ValueError as exc:
-        raise CommandFailed(f"--bsn: {exc}") from None
+        raise CommandFailed(f"{flag}: {exc}") from None
 
 
 def cmd_aggregate(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
@@ -266,6 +329,31 @@ def cmd_audit_verify(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
             f"warning: the anchor file was lost and started again on {report.sealed_since:%Y-%m-%d}; "
             "removal of entries written before that date cannot be detected\n"
         )
+
+
+class _BsnArgument(argparse.Action):
+    """`--bsn -` means `--bsn-file -`: the BSN is read on the operator's side, also when the
+    command then runs inside the server."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, "bsn_file" if values == "-" else self.dest, values)
+
+
+def _add_bsn_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument(
+        "--bsn",
+        action=_BsnArgument,
+        help="the worker's BSN, or '-' to read it from standard input; a number given here is visible to "
+        "other users of the machine (ps), so prefer '-' or --bsn-file",
+    )
+    group.add_argument("--bsn-file", metavar="PATH", help="read the worker's BSN from this file")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -337,18 +425,32 @@ def build_parser() -> argparse.ArgumentParser:
     limits = sub.add_parser("limits", help="limit values (grenswaarden)").add_subparsers(dest="action", required=True)
     limits_import = limits.add_parser("import", help="import an official list (CSV, all rows valid or nothing)")
     limits_import.add_argument("file", help="CSV with the columns of analytics/reference/oel_reference.csv")
+    limits_import.add_argument(
+        "--sector", metavar="SBI", help="a sector body's catalogue for this SBI code (every row a sector limit)"
+    )
     limits_import.set_defaults(run=cmd_limits_import, reads=("file",))
+    limits_list = limits.add_parser("list", help="the limit values in force on a date (company limits excepted)")
+    limits_list.add_argument("--substance", help="a CAS number, or part of the name as published")
+    limits_list.add_argument("--on", metavar="DATE", help="YYYY-MM-DD (default today)")
+    limits_list.add_argument("--json", action="store_true", help="one JSON object per row, with every field")
+    limits_list.set_defaults(run=cmd_limits_list)
 
     report = sub.add_parser("report", help="EN 689 compliance per SEG and substance, one JSON object per line")
     report.add_argument("--kvk", help="only this employer")
     report.add_argument("--no-bayesian", action="store_true", help="skip the Bayesian estimates")
+    report.add_argument(
+        "--prior",
+        default="informedvar",
+        help="Expostats prior of the Bayesian estimates: informedvar (default, the GSDs seen in practice) or "
+        "uninformative (sigma uniform up to 2.3)",
+    )
     report.set_defaults(run=cmd_report)
     history_cmd = sub.add_parser(
         "history", help="a worker's exposure history across all employers, as JSON (for the worker or a TSB claim)"
     )
-    history_cmd.add_argument("--bsn", required=True, help="the worker's BSN (found through the blind index)")
+    _add_bsn_arguments(history_cmd, required=True)
     history_cmd.add_argument("--output", help="write to this file instead of standard output")
-    history_cmd.set_defaults(run=cmd_history, writes=("output",))
+    history_cmd.set_defaults(run=cmd_history, reads=("bsn_file",), writes=("output",))
     aggregate_cmd = sub.add_parser(
         "aggregate",
         help="exposure statistics per cell, small cells suppressed, one JSON object per line (operator only)",
@@ -366,11 +468,11 @@ def build_parser() -> argparse.ArgumentParser:
         "token", help="print a sign-in token from the embedded OpenID issuer (worker, company_doctor, ...)"
     )
     token.add_argument("--role", required=True, choices=[k.value for k in ActorKind if k is not ActorKind.EMPLOYER])
-    token.add_argument("--bsn", help="a worker's BSN")
+    _add_bsn_arguments(token, required=False)
     token.add_argument("--subject", help="who the person is at the issuer, as an employer's grant names them")
     token.add_argument("--project", help="a researcher's approved project")
     token.add_argument("--minutes", type=int, default=60, help="how long the token is valid (default 60)")
-    token.set_defaults(run=cmd_token)
+    token.set_defaults(run=cmd_token, reads=("bsn_file",))
 
     identities = sub.add_parser(
         "identities", help="persons whose employers supplied differing names or birth dates"

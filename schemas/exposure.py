@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.common import (
+    Line,
     LongText,
     Name,
     Positive,
@@ -119,7 +120,7 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """
 
     sample_type: SampleType
-    substance_cas: Annotated[str, msgspec.Meta(examples=["71-43-2"])] | None = None
+    substance_cas: Annotated[Line, msgspec.Meta(examples=["71-43-2"])] | None = None
     substance_id: uuid.UUID | None = None
     worker_id: uuid.UUID | None = None
     seg_id: uuid.UUID | None = None
@@ -127,7 +128,7 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     value: Positive | None = None
     below_lod: bool = False
     lod: Positive | None = None
-    unit: Annotated[str, msgspec.Meta(examples=["mg/m3"])]
+    unit: Annotated[Line, msgspec.Meta(examples=["mg/m3"])]
     matrix: Matrix | None = None
     analyte: ShortText | None = None
     sampling_start: dt.datetime
@@ -231,6 +232,9 @@ class MeasurementOut(msgspec.Struct, kw_only=True):
     rpe: str | None
     protection_factor: float | None
     recorded_at: dt.datetime
+    # In the answer to recording it: what to check at once (a unit no limit of the substance
+    # fits, a value beyond its plausibility bound), Dutch first.
+    warnings: list[str] = []
 
 
 class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -238,14 +242,14 @@ class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     exposed to what, doing which task, when, how much, on what basis, and with which controls."""
 
     worker_id: uuid.UUID
-    substance_cas: str | None = None
+    substance_cas: Line | None = None
     substance_id: uuid.UUID | None = None
     site_id: uuid.UUID | None = None
     task: ShortText
     period_start: dt.date
     period_end: dt.date | None = None
     level_value: Positive | None = None
-    level_unit: str | None = None
+    level_unit: Line | None = None
     level_band: LevelBand | None = None
     basis: LevelBasis
     measurement_ids: list[uuid.UUID] = msgspec.field(default_factory=list)

@@ -29,7 +29,9 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
     """A result set against the limit in force on its sampling date.
 
     A shift-long sample (>= 2 h) is compared with the 8-h limit, a sample of at most 15
-    minutes, averaged over 15 minutes, with the STEL; other samples are not compared.
+    minutes, averaged over 15 minutes, with the STEL; other samples are not compared. A
+    biological result is compared with the biological limit (BLV) of its matrix, for the
+    worker and the company doctor only.
     """
 
     limit_type: str
@@ -44,6 +46,9 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
 class HistoryMeasurement(msgspec.Struct, frozen=True, kw_only=True):
     measurement: MeasurementOut
     comparison: Comparison | None  # None: no limit in force for it, or not a comparable sample
+    # Biological results: the guidance values in force for this worker on the sampling date,
+    # those for a group of people the company doctor placed them in included.
+    guidance: list[Comparison] = []
 
 
 class SubstanceSummary(msgspec.Struct, frozen=True, kw_only=True):

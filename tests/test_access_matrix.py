@@ -43,6 +43,8 @@ BSN_P, BSN_Q = "123456782", "111222333"
 _rng = random.Random(14)
 FRESH_BSNS = (valid_bsn(_rng) for _ in itertools.count())
 BIO_P, BIO_Q = 31.7, 27.3
+# What P's company doctor records about P for limits that depend on the person (medical data).
+FACTS_P = {"valid_from": "2015-01-01", "sex": "female", "childbearing_potential": True}
 SIGN_IN_ROLES = "worker,company_doctor,hygienist,inspector,researcher,operator"
 ALL = ("A", "B", "C", "G", "doctor", "hygienist", "worker_p", "worker_q", "inspector", "researcher", "operator")
 
@@ -83,6 +85,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, oidc_provider: OidcProvider)
         callers["inspector"] = server.client(tokens["inspector"], headers={"X-Employer": employers["A"].kvk})
         callers["anonymous"] = server.client()
         clients = list(callers.values())
+        facts = callers["doctor"].put(f"/api/v1/workers/{ids['wa']}/medical-facts", json=FACTS_P)
+        ids["facts_p"] = _ok(facts)["id"]
         yield World(server=server, callers=callers, ids=ids)
     finally:
         for client in clients:
@@ -150,6 +154,9 @@ def _build(server: Server, employers: dict[str, Employer], provider: OidcProvide
         ):
             body = {"role": role, "issuer": provider.issuer, "subject": subject, "valid_from": start, "valid_to": end}
             ids[key] = _ok(client.post("/api/v1/grants", json=body))["id"]
+        for key, start in (("climit_A", "2018-01-01"), ("climit_A_spare", "2019-01-01")):
+            limit = {**COMPANY_LIMIT, "valid_from": start, "source_citation": HUISNORM_A}
+            ids[key] = _ok(a.post("/api/v1/limits/company", json=limit))["id"]
     return ids
 
 
@@ -179,23 +186,38 @@ def _entry(worker_id: str) -> dict[str, Any]:
     }
 
 
+# A company limit (huisnorm) for benzene; A's own are cited as HUISNORM_A.
+COMPANY_LIMIT = {
+    "substance_name": "Benzeen",
+    "cas": "71-43-2",
+    "limit_type": "TWA8h",
+    "value": 0.05,
+    "unit": "ppm",
+    "valid_from": "2020-01-01",
+    "source_citation": "Huisnorm matrix",
+}
+HUISNORM_A = "Huisnorm A 4711"
+
 # What each caller may never see in any answer (besides what it sent itself).
-P_RECORDS = {"wa", "wc", "wg", "mA", "mC", "bA", "rA"}
+P_RECORDS = {"wa", "wc", "wg", "mA", "mC", "bA", "rA", "facts_p"}
 Q_RECORDS = {"wb", "mB", "bB", "rB"}
 FORBIDDEN_MARKERS: dict[str, set[str]] = {
-    "A": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "sB", "gB", "bsn_q", "bio_p", "bio_q", "grant_doctor_B"},
+    "A": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "sB", "gB", "bsn_q", "bio_p", "bio_q", "grant_doctor_B", "facts_p"},
     "B": P_RECORDS | {"sA", "gA", "bsn_p", "bio_p", "bio_q", "grant_doctor_A"},
-    "C": {"wa", "wg", "wb", "mA", "bA", "rA", "mB", "bB", "rB", "bsn_q", "bio_p", "bio_q"},
-    "G": {"wc", "wb", "mB", "bB", "rB", "mC", "bsn_q", "bio_p", "bio_q", "grant_doctor_A"},
+    "C": {"wa", "wg", "wb", "mA", "bA", "rA", "mB", "bB", "rB", "bsn_q", "bio_p", "bio_q", "facts_p"},
+    "G": {"wc", "wb", "mB", "bB", "rB", "mC", "bsn_q", "bio_p", "bio_q", "grant_doctor_A", "facts_p"},
     "doctor": {"wb", "mB", "bB", "rB", "wc", "wg", "mC", "bsn_q", "bio_q"},
-    "hygienist": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "bsn_q", "bio_p", "bio_q"},
+    "hygienist": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "bsn_q", "bio_p", "bio_q", "facts_p"},
     "worker_p": Q_RECORDS | {"bsn_q", "bio_q", "sB", "gB"},
     "worker_q": P_RECORDS | {"bsn_p", "bio_p", "sA", "gA"},
-    "inspector": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "sB", "gB", "bsn_q", "bio_p", "bio_q"},
+    "inspector": {"wb", "wc", "wg", "mB", "bB", "rB", "mC", "sB", "gB", "bsn_q", "bio_p", "bio_q", "facts_p"},
     "researcher": P_RECORDS | Q_RECORDS | {"bsn_p", "bsn_q", "bio_p", "bio_q"},
-    "operator": {"bio_p", "bio_q"},
+    "operator": {"bio_p", "bio_q", "facts_p"},
     "anonymous": P_RECORDS | Q_RECORDS | {"bsn_p", "bsn_q", "bio_p", "bio_q"},
 }
+# A's company limits are A's alone (and its mandated hygienist's, who acts as A).
+for _caller in FORBIDDEN_MARKERS.keys() - {"A", "hygienist"}:
+    FORBIDDEN_MARKERS[_caller] |= {"climit_A", "climit_A_spare", "huisnorm_a"}
 
 
 # Who reads what employer A recorded about P: A itself, its contracted doctor and mandated
@@ -245,9 +267,30 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("GET", "/api/v1/compliance/report?bayesian=false", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
     ("GET", "/api/v1/compliance/exceedances", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
     ("GET", "/api/v1/compliance/trend", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    ("GET", "/api/v1/compliance/biological", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    # medical facts: the contracted doctor records and reads them, the worker reads their own; for
+    # anyone else a foreign worker, an unknown id and their own worker look the same
+    ("GET", "/api/v1/workers/{wa}/medical-facts", None, _only(200, 404, "doctor", "worker_p")),
+    ("GET", "/api/v1/workers/{wb}/medical-facts", None, _only(200, 404, "worker_q")),
+    ("GET", "/api/v1/workers/{unknown_worker}/medical-facts", None, _expect(404)),
+    ("PUT", "/api/v1/workers/{wa}/medical-facts", FACTS_P, _only(200, 403, "doctor")),
+    ("PUT", "/api/v1/workers/{wb}/medical-facts", FACTS_P, _expect(403)),  # the doctor's contract with B ended
+    ("PUT", "/api/v1/workers/{unknown_worker}/medical-facts", FACTS_P, _expect(403)),
+    ("GET", "/api/v1/me/medical-facts", None, _only(200, 403, "worker_p", "worker_q")),
     ("GET", "/api/v1/me/history", None, _only(200, 403, "worker_p", "worker_q")),
     ("GET", "/api/v1/me/access-log", None, _only(200, 403, "worker_p", "worker_q")),
     ("GET", "/api/v1/grants", None, _only(200, 403, "A", "B", "C", "G")),
+    # company limits: each employer's own; a mandated hygienist acts as the employer, so after A
+    # set this limit the hygienist setting it again for A gets it back (200)
+    ("GET", "/api/v1/limits/company", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    ("POST", "/api/v1/limits/company", COMPANY_LIMIT, _expect(403, A=201, B=201, C=201, G=201, hygienist=200)),
+    # A withdraws it first; then it is gone for the hygienist too, and never was for B, C or G
+    (
+        "DELETE",
+        "/api/v1/limits/company/{climit_A_spare}",
+        None,
+        _expect(403, A=204, B=404, C=404, G=404, hygienist=404),
+    ),
     ("GET", "/api/v1/operator/reconciliations", None, _only(200, 403, "operator")),
     # writes: recording for one's own worker, for someone else's, and after an employment ended
     (
@@ -327,13 +370,19 @@ def _body(template: dict[str, Any] | None, ids: dict[str, str]) -> dict[str, Any
 
 
 def _markers(world: World, caller: str) -> dict[str, str]:
-    values = world.ids | {"bsn_p": BSN_P, "bsn_q": BSN_Q, "bio_p": f'"value":{BIO_P}', "bio_q": f'"value":{BIO_Q}'}
+    values = world.ids | {
+        "bsn_p": BSN_P,
+        "bsn_q": BSN_Q,
+        "bio_p": f'"value":{BIO_P}',
+        "bio_q": f'"value":{BIO_Q}',
+        "huisnorm_a": HUISNORM_A,
+    }
     return {name: values[name] for name in FORBIDDEN_MARKERS[caller]}
 
 
 @pytest.mark.parametrize("method,path,body,expected", ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
 def test_matrix(world: World, method: str, path: str, body: dict[str, Any] | None, expected: dict[str, int]) -> None:
-    ids = world.ids | {"unknown_item": f"{uuid.uuid4()}:0000"}
+    ids = world.ids | {"unknown_item": f"{uuid.uuid4()}:0000", "unknown_worker": str(uuid.uuid4())}
     for caller, status in expected.items():
         ids["fresh_bsn"] = next(FRESH_BSNS)
         url = _fill(path, ids)
@@ -382,6 +431,34 @@ def test_medical_values_reach_only_the_worker_and_the_doctor(world: World) -> No
         listed = world.callers[caller].get("/api/v1/measurements", params={"sample_type": "biological"}).json()
         values = {m["id"]: m["value"] for m in listed["items"]}
         assert values[bio] == (BIO_P if visible else None), caller
+
+
+def test_a_hostile_employer_learns_nothing_about_a_workers_medical_facts(world: World) -> None:
+    """B asks about P's facts (A's worker), an id nobody has and its own worker Q: the answers
+    differ in nothing but the id they repeat."""
+    hostile = world.callers["B"]
+    for method, body in (("GET", None), ("PUT", FACTS_P)):
+        seen = set()
+        for worker in (world.ids["wa"], str(uuid.uuid4()), world.ids["wb"]):
+            answer = hostile.request(method, f"/api/v1/workers/{worker}/medical-facts", json=body)
+            seen.add((answer.status_code, answer.text.replace(worker, "{id}")))
+        assert len(seen) == 1, seen
+    doctor = world.callers["doctor"].get(f"/api/v1/workers/{world.ids['wa']}/medical-facts").json()
+    assert [(f["sex"], f["childbearing_potential"]) for f in doctor] == [("female", True)]  # nothing was changed
+
+
+def test_a_hostile_employer_learns_nothing_about_another_employers_company_limits(world: World) -> None:
+    """B withdraws A's house norm, and one nobody set: the answers differ in nothing but the id
+    they repeat; B's list holds only its own; A's norm is still in force for A."""
+    hostile = world.callers["B"]
+    seen = set()
+    for limit_id in (world.ids["climit_A"], str(uuid.uuid4())):
+        answer = hostile.delete(f"/api/v1/limits/company/{limit_id}")
+        seen.add((answer.status_code, answer.text.replace(limit_id, "{id}")))
+    assert len(seen) == 1 and next(iter(seen))[0] == 404, seen
+    assert all(limit["source_citation"] != HUISNORM_A for limit in hostile.get("/api/v1/limits/company").json())
+    own = world.callers["A"].get("/api/v1/limits/company").json()
+    assert world.ids["climit_A"] in {limit["id"] for limit in own}
 
 
 def test_the_agency_sees_its_placements_exposure_and_nothing_else(world: World) -> None:

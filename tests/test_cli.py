@@ -89,11 +89,12 @@ def test_limits_import_is_all_or_nothing(place: Place, tmp_path: Path) -> None:
     good = f"{header}\nBenzene,71-43-2,,sector,TWA8h,0.1,mg/m3,2020-01-01,,,Branchenorm petrochemie 2020\n"
     bad = good + "Benzene,71-43-3,,NL,TWA8h,-1,furlong,2020-01-01,2019-01-01,,\n"
     (tmp_path / "bad.csv").write_text(bad)
-    refused = run_cli(place, "limits", "import", str(tmp_path / "bad.csv"), check=False)
+    refused = run_cli(place, "limits", "import", "--sector", "20", str(tmp_path / "bad.csv"), check=False)
     assert refused.returncode != 0 and "nothing imported" in refused.stderr
     assert "bad.csv:3: cas" in refused.stderr and "bad.csv:3: unit" in refused.stderr
     (tmp_path / "good.csv").write_text(good)
-    assert "imported 1 limit values" in run_cli(place, "limits", "import", str(tmp_path / "good.csv")).stdout
+    imported = run_cli(place, "limits", "import", "--sector", "20", str(tmp_path / "good.csv")).stdout
+    assert "good.csv: 1 new, 0 changed (superseding 0 stored), 0 unchanged limit values; stored as batch" in imported
 
 
 def test_report_prints_one_json_object_per_seg(place: Place) -> None:
@@ -102,3 +103,54 @@ def test_report_prints_one_json_object_per_seg(place: Place) -> None:
     rows = [json.loads(line) for line in lines]
     assert {r["seg_name"] for r in rows} == {"Zagerij", "Lakstraat"}
     assert all(r["limits"] and r["measurement_ids"] for r in rows)
+
+
+def test_serve_and_init_warn_when_the_key_file_is_in_the_data_dir(tmp_path: Path) -> None:
+    default = make_place(tmp_path / "default", "duckdb")
+    log = tmp_path / "default.log"
+    server = Server(default, log=log)
+    server.start()
+    server.stop()
+    warnings = [line for line in log.read_text().splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "copying the data directory copies its key" in warnings[0]
+    assert "REGISTRY_KEY_FILE" in warnings[0] and "--key-file" in warnings[0]
+    assert "copies its key" in run_cli(default, "init").stderr
+
+    apart = make_place(tmp_path / "apart", "duckdb")
+    key_file = tmp_path / "etc" / "registry.key"
+    log = tmp_path / "apart.log"
+    server = Server(apart, env={"REGISTRY_KEY_FILE": str(key_file)}, log=log)
+    server.start()
+    server.stop()
+    assert key_file.exists() and "warning" not in log.read_text()
+    assert run_cli(apart, "--key-file", str(key_file), "init").stderr == ""
+
+
+def test_a_bsn_is_read_from_standard_input_or_a_file(place: Place, tmp_path: Path) -> None:
+    run_cli(place, "demo")
+    bsn_file = tmp_path / "bsn.txt"
+    bsn_file.write_text(" 123456782\n")
+
+    def history(*how: str) -> dict[str, str]:
+        out = run_cli(place, "history", *how, stdin="\t123456782 \n")
+        return dict(json.loads(out.stdout)["worker"])
+
+    assert history("--bsn", "-")["name"] == "Anna de Vries"  # the store opened by the CLI itself
+    server = Server(place)
+    server.start()
+    try:  # and, for the embedded store, run inside the server: the BSN is read on the CLI's side
+        for how in (["--bsn", "-"], ["--bsn-file", str(bsn_file)], ["--bsn", "123456782"]):
+            assert history(*how)["bsn"] == "123456782", how
+        token = run_cli(place, "token", "--role", "worker", "--bsn", "-", stdin="123456782\n").stdout.strip()
+        with server.client(token) as client:
+            assert client.get("/api/v1/me/history").json()["worker"]["name"] == "Anna de Vries"
+        refused = run_cli(place, "history", "--bsn", "-", stdin="123456789\n", check=False)
+        assert refused.returncode == 2
+        assert refused.stderr == "registry: --bsn: not a valid BSN (fails the elfproef check)\n"
+        bsn_file.write_text("1234\n")
+        refused = run_cli(place, "token", "--role", "worker", "--bsn-file", str(bsn_file), check=False)
+        assert refused.returncode == 2 and refused.stderr == "registry: --bsn-file: a BSN has 9 digits\n"
+        both = run_cli(place, "history", "--bsn", "-", "--bsn-file", str(bsn_file), check=False)
+        assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    finally:
+        server.stop()

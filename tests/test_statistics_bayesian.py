@@ -213,3 +213,60 @@ def test_bad_input_is_refused(groups: list[tuple[np.ndarray, np.ndarray]], oel: 
 def test_grid_size_has_a_floor() -> None:
     with pytest.raises(ValueError, match="grid_size"):
         bayesian_one(DEFAULT_VALUES, DEFAULT_CENSORED, 100.0, grid_size=5)
+
+
+def _uniform_sigma_grid(values: np.ndarray, censored: np.ndarray, mu_range: tuple[float, float]) -> np.ndarray:
+    """Posterior weights on a dense (mu, sigma) grid under Expostats' uninformative prior:
+    flat in mu, uniform in sigma on (0, 2.3) (webexpo_r_lib SEG.uninformative defaults)."""
+    mu = np.linspace(*mu_range, 2400)[:, None]
+    sigma = np.linspace(1e-3, 2.3, 2300)[None, :]
+    log_post = np.zeros((mu.size, sigma.size))
+    for value, below in zip(np.log(values), censored, strict=True):
+        log_post = log_post + (stats.norm.logcdf(value, mu, sigma) if below else stats.norm.logpdf(value, mu, sigma))
+    weight = np.exp(log_post - log_post.max())
+    return weight / weight.sum()
+
+
+def _grid_quantiles(weight: np.ndarray, functional: np.ndarray) -> np.ndarray:
+    order = np.argsort(functional, axis=None)
+    cumulative = np.cumsum(weight.ravel()[order])
+    return functional.ravel()[order][np.searchsorted(cumulative, [0.05, 0.5, 0.95])]
+
+
+@pytest.mark.parametrize(
+    ("values", "censored", "oel", "mu_range"),
+    [
+        (np.array([1.0, 5.0, 12.0]), detected(3), 30.0, (-6.0, 8.0)),  # wide: mass pressed on sigma = 2.3
+        (DEFAULT_VALUES, DEFAULT_CENSORED, 100.0, (-2.0, 8.0)),
+    ],
+)
+def test_the_uninformative_prior_matches_a_brute_force_grid(
+    values: np.ndarray, censored: np.ndarray, oel: float, mu_range: tuple[float, float]
+) -> None:
+    weight = _uniform_sigma_grid(values, censored, mu_range)
+    mu = np.linspace(*mu_range, 2400)[:, None] * np.ones_like(weight)
+    sigma = np.linspace(1e-3, 2.3, 2300)[None, :] * np.ones_like(weight)
+    result = bayesian_one(values, censored, oel, prior="uninformative")
+    assert result.prior == "uninformative" and "Uniform(0, 2.3)" in result.prior_detail
+    assert result.overexposure_risk == pytest.approx(float(weight[(mu + Z95 * sigma) > math.log(oel)].sum()), abs=2e-3)
+    expected = {
+        "gsd": np.exp(_grid_quantiles(weight, sigma)),
+        "p95": np.exp(_grid_quantiles(weight, mu + Z95 * sigma)),
+        "exceedance_fraction": _grid_quantiles(weight, stats.norm.sf((math.log(oel) - mu) / sigma)),
+    }
+    for name, (lower, point, upper) in expected.items():
+        estimate = getattr(result, name)
+        # The reference grid steps 0.006 in mu and 0.001 in sigma: quantiles to ~0.3 %.
+        assert (estimate.lower, estimate.point, estimate.upper) == pytest.approx((lower, point, upper), rel=5e-3), name
+
+
+def test_the_prior_is_chosen_and_named() -> None:
+    informed = bayesian_one(np.array([1.0, 5.0, 12.0]), detected(3), 30.0)
+    flat = bayesian_one(np.array([1.0, 5.0, 12.0]), detected(3), 30.0, prior="uninformative")
+    assert (informed.prior, flat.prior) == ("informedvar", "uninformative")
+    assert "ln sigma ~ N(-0.1744" in informed.prior_detail
+    # Three widely spread results: the informed prior pulls the GSD towards the GSDs seen in
+    # practice; the uninformative one lets it grow, up to its bound of e^2.3 (a GSD of 10).
+    assert informed.gsd.point < flat.gsd.point and flat.gsd.upper <= math.exp(2.3)
+    with pytest.raises(ValueError, match="unknown prior"):
+        bayesian_one(DEFAULT_VALUES, DEFAULT_CENSORED, 100.0, prior="flat")  # type: ignore[arg-type]

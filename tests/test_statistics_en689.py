@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -74,7 +76,9 @@ def test_worked_example_compliant() -> None:
     assert result.ur_critical == pytest.approx(2.186745, rel=1e-6)
     assert result.ucl70_p95 == pytest.approx(70.7017, rel=1e-5)
     assert result.method == "mle"
-    assert result.reassess_within_months == 36  # GM / OEL = 0.1 - 2e-16, below 0.1
+    assert result.method_detail is not None and "sigma scaled by sqrt(n/(n-1))" in result.method_detail
+    # GM / OEL is exactly 0.1 (9.999999999999998 / 100 in binary), so not below 0.1: 24 months.
+    assert result.reassess_within_months == 24
     assert result.warnings == []
 
 
@@ -102,20 +106,83 @@ def test_ucl_below_oel_exactly_when_ur_reaches_critical(logs: list[float], log_o
         assert (result.decision == "compliant") == (result.ur >= result.ur_critical)
 
 
-@pytest.mark.parametrize(("n", "fraction"), [(3, 0.10), (4, 0.15), (5, 0.20)])
-def test_preliminary_thresholds(n: int, fraction: float) -> None:
-    oel = 50.0
-    below = np.full(n, fraction * oel * 0.99)
-    assert preliminary_test(below, detected(n), oel).decision == "compliant"
-    at = below.copy()
-    at[0] = fraction * oel  # "below" is strict
-    assert preliminary_test(at, detected(n), oel).decision == "inconclusive"
-    high = below.copy()
-    high[-1] = 0.9 * oel
-    assert preliminary_test(high, detected(n), oel).decision == "inconclusive"
-    over = below.copy()
-    over[-1] = 1.01 * oel
-    assert preliminary_test(over, detected(n), oel).decision == "non_compliant"
+# EN 689 §5.5.2: compliant when every result is *below* 0.1, 0.15 or 0.2 x OEL. Each case is
+# written in decimals as a lab and a limit list write them, never computed as fraction * oel
+# (0.1 * 3 is 0.30000000000000004 in binary, so a test built that way cannot see the boundary).
+BOUNDARIES = [
+    ([0.01, 0.02, 0.3], 3.0),  # 0.3 at an OEL of 3: 0.1 x 3 = 0.3
+    ([0.01, 0.02, 0.03, 0.45], 3.0),  # 0.15 x 3 = 0.45
+    ([0.01, 0.02, 0.03, 0.04, 0.6], 3.0),  # 0.2 x 3 = 0.6
+    ([0.5, 1.0, 2.3], 23.0),  # 0.1 x 23 = 2.3
+    ([0.01, 0.02, 0.03, 0.105], 0.7),  # 0.15 x 0.7 = 0.105
+    ([0.001, 0.002, 0.003, 0.004, 0.006], 0.03),  # 0.2 x 0.03 = 0.006
+]
+
+
+@pytest.mark.parametrize(("values", "oel"), BOUNDARIES)
+def test_a_result_at_the_fraction_of_the_oel_is_not_below_it(values: list[float], oel: float) -> None:
+    n = len(values)
+    at = preliminary_test(values, detected(n), oel)
+    assert at.decision == "inconclusive" and "between" in at.reason
+    assert assess(values, detected(n), oel).decision == "inconclusive"
+    # The report passes each result with its own limit: the same verdict.
+    assert assess(values, detected(n), [oel] * n).decision == "inconclusive"
+    # As a non-detect "< boundary", the result is below the boundary: compliant in both forms.
+    censored = np.array([False] * (n - 1) + [True])
+    assert assess(values, censored, oel).decision == "compliant"
+    assert assess(values, censored, [oel] * n).decision == "compliant"
+
+
+def test_0_3_at_an_oel_of_3_is_not_compliant() -> None:
+    """The hygienist's case: 3 results, one of them 0.3, OEL 3. 0.3 is not below 0.1 x 3."""
+    result = assess([0.1, 0.2, 0.3], [False, False, False], 3.0)
+    assert result.decision == "inconclusive" and result.test == "preliminary"
+    assert "0.1 x the OEL of 3 = 0.3" in result.reason
+    assert assess([0.1, 0.2, 0.29], [False, False, False], 3.0).decision == "compliant"
+
+
+def test_a_non_detect_below_0_45_at_an_oel_of_3_with_4_results_is_compliant_in_both_forms() -> None:
+    """ "<0.45" means below 0.45 = 0.15 x 3, so it is below the boundary; the direct call and the
+    report's form (one OEL per result, the results as indices for the fit) agree."""
+    values, censored = [0.45, 0.2, 0.1, 0.3], [True, False, False, False]
+    assert assess(values, censored, 3.0).decision == "compliant"
+    assert assess(values, censored, [3.0] * 4).decision == "compliant"
+
+
+@pytest.mark.parametrize(("values", "oel"), BOUNDARIES)
+def test_a_result_at_the_oel_does_not_exceed_it(values: list[float], oel: float) -> None:
+    at_oel = [*values[:-1], oel]
+    assert preliminary_test(at_oel, detected(len(values)), oel).decision == "inconclusive"
+    above = [*values[:-1], oel + 0.01]
+    assert preliminary_test(above, detected(len(values)), oel).decision == "non_compliant"
+
+
+_DECIMALS = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("40"), places=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), oel=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("40"), places=2))
+def test_the_preliminary_test_decides_on_the_decimals(data: st.DataObject, oel: Decimal) -> None:
+    """Against exact rational arithmetic on the decimals as written, with results drawn at and
+    around the boundaries fraction x OEL and OEL."""
+    n = data.draw(st.integers(3, 5))
+    fraction = {3: Fraction(1, 10), 4: Fraction(15, 100), 5: Fraction(20, 100)}[n]
+    special = st.sampled_from([Fraction(oel) * fraction, Fraction(oel)]).map(
+        lambda f: Decimal(f.numerator) / f.denominator
+    )
+    values = data.draw(st.lists(st.one_of(_DECIMALS, special), min_size=n, max_size=n))
+    censored = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    exact = [Fraction(v) for v in values]
+    limit, threshold = Fraction(oel), Fraction(oel) * fraction
+    if any(v > limit for v, c in zip(exact, censored, strict=True) if not c):
+        expected = "non_compliant"
+    elif all(v <= threshold if c else v < threshold for v, c in zip(exact, censored, strict=True)):
+        expected = "compliant"
+    else:
+        expected = "inconclusive"
+    floats = [float(v) for v in values]
+    assert preliminary_test(floats, np.array(censored), float(oel)).decision == expected
+    assert assess(floats, np.array(censored), [float(oel)] * n).decision == expected
 
 
 def test_preliminary_non_detects() -> None:
@@ -124,7 +191,7 @@ def test_preliminary_non_detects() -> None:
     assert low_lod.decision == "compliant"  # "< 10" is below 0.1 x OEL = 10
     high_lod = preliminary_test([2.0, 3.0, 15.0], [False, False, True], oel)
     assert high_lod.decision == "inconclusive"
-    assert "LOD is above 0.1 x OEL" in high_lod.reason
+    assert "LOD is above 0.1 x the OEL of 100 = 10" in high_lod.reason
     # A non-detect with an LOD above the OEL says nothing about exceeding it.
     huge_lod = preliminary_test([2.0, 3.0, 150.0], [False, False, True], oel)
     assert huge_lod.decision == "inconclusive"
@@ -182,7 +249,7 @@ def test_seg_warnings() -> None:
     over = seg_warnings([10.0, 20.0, 130.0], detected(3), oel, None)
     assert len(over) == 1 and "1 detected result(s) exceed the OEL" in over[0]
     insensitive = seg_warnings([10.0, 20.0, 30.0], [False, False, True], oel, None)
-    assert len(insensitive) == 1 and "LOD above 0.1 x OEL" in insensitive[0]
+    assert len(insensitive) == 1 and "LOD above 0.1 x the OEL of 100" in insensitive[0]
     bimodal = np.array([1.0, 1.1, 0.9, 1.05, 0.95, 1.02, 40.0, 44.0, 38.0, 41.0, 39.0, 42.0])
     mixed = seg_warnings(bimodal, detected(bimodal.size), oel, None)
     assert len(mixed) == 1 and "Shapiro-Wilk" in mixed[0]

@@ -3,10 +3,17 @@
 Model, as in Expostats (Lavoue et al. 2019, "Expostats: a Bayesian toolkit to aid
 the interpretation of occupational exposure measurements", Ann Work Expo Health
 63(3):267-279) and its reference R code (github.com/webexpo/webexpo_r_lib,
-SEG.informedvar): ln x ~ N(mu, sigma^2); a uniform prior on mu; the 'informedvar'
-prior on sigma, ln sigma ~ N(-0.1744, precision 2.5523), fitted to a database of
-measured GSDs.  Expostats bounds mu to ln(OEL) +- 20; those bounds sit ~5e8 x the
-OEL away and never bind for real data, so the mu prior here is flat.
+SEG.informedvar and SEG.uninformative, called by Webexpo.seg.globalbayesian.mcgill):
+ln x ~ N(mu, sigma^2), a uniform prior on mu, and one of Expostats' two SEG priors on
+sigma (`Prior`):
+
+- "informedvar" (Expostats' default): ln sigma ~ N(-0.1744, precision 2.5523), fitted
+  to a database of measured GSDs;
+- "uninformative": sigma ~ Uniform(0, 2.3), i.e. any GSD up to 10 equally likely
+  (SEG.uninformative with the wrapper's default sd.range = c(0, 2.3)).
+
+Expostats bounds mu to ln(OEL) +- 20 under both; those bounds sit ~5e8 x the OEL away and
+never bind for real data, so the mu prior here is flat.
 
 The posterior is computed on a grid instead of by MCMC, so results are exact up
 to the grid and deterministic.  The grid is in (u, t) with mu = c + sigma * u,
@@ -15,7 +22,10 @@ posteriori independent and the grid needs no tilt.  Two coarse passes locate the
 posterior mass, a fine pass covers it; non-detects enter through the normal CDF
 at ln LOD.  Posterior CDFs are piecewise cubic (see `_cubic_cells`), accurate to
 O(h^4), so the default 48 x 48 nodes agree with a 400 x 400 grid to ~4e-4
-relative on every summary, far inside the Monte Carlo noise of Expostats.
+relative on every summary, far inside the Monte Carlo noise of Expostats.  Under the
+uninformative prior the posterior is cut off at sigma = 2.3 rather than smooth, which a
+grid in ln sigma resolves only to O(h); its fine grid bends the sigma axis so the density
+fades smoothly towards the bound (`_SigmaAxis`).
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Final, Literal, get_args
 
 import msgspec
 import numpy as np
@@ -33,9 +43,19 @@ from scipy import special, stats
 
 from analytics.statistics.lognormal import FloatArray, as_measurements
 
+Prior = Literal["informedvar", "uninformative"]
+PRIORS: Final = get_args(Prior)
 # Expostats 'informedvar' prior on ln sigma (webexpo_r_lib SEG.informedvar defaults).
 SIGMA_PRIOR_LOG_MEAN = -0.1744
 SIGMA_PRIOR_LOG_SD = 1.0 / math.sqrt(2.5523)
+# Expostats 'uninformative' prior: sigma ~ Uniform(0, 2.3) (Lavoue et al. 2019, Ann Work Expo
+# Health 63(3):267-279; webexpo_r_lib Webexpo.seg.globalbayesian.mcgill, sd.range = c(0, 2.3)).
+UNINFORMATIVE_SIGMA_MAX = 2.3
+_LOG_SIGMA_MAX = math.log(UNINFORMATIVE_SIGMA_MAX)
+PRIOR_DETAIL: Final[dict[str, str]] = {
+    "informedvar": "Expostats informedvar: ln sigma ~ N(-0.1744, precision 2.5523), mu uniform",
+    "uninformative": "Expostats uninformative: sigma ~ Uniform(0, 2.3), mu uniform",
+}
 # Expostats defaults: overexposure = more than 5 % of days above the OEL; a SEG is
 # problematic when the posterior probability of that is >= 30 %; estimates are
 # posterior medians with 90 % credible intervals (5th-95th percentiles).
@@ -92,6 +112,8 @@ class BayesianResult(msgspec.Struct, frozen=True, kw_only=True):
     overexposure_risk: float
     decision: Literal["acceptable", "problematic"]
     credible_level: float = CREDIBLE_LEVEL
+    prior: Prior = "informedvar"
+    prior_detail: str = PRIOR_DETAIL["informedvar"]
 
 
 class _Groups(msgspec.Struct, frozen=True):
@@ -113,10 +135,15 @@ class _Groups(msgspec.Struct, frozen=True):
 
 
 def bayesian_one(
-    values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, *, grid_size: int = DEFAULT_GRID_SIZE
+    values: npt.ArrayLike,
+    censored: npt.ArrayLike,
+    oel: float,
+    *,
+    grid_size: int = DEFAULT_GRID_SIZE,
+    prior: Prior = "informedvar",
 ) -> BayesianResult:
     """Bayesian analysis of one SEG; see `bayesian_many`."""
-    return bayesian_many([(np.asarray(values), np.asarray(censored))], [oel], grid_size=grid_size)[0]
+    return bayesian_many([(np.asarray(values), np.asarray(censored))], [oel], grid_size=grid_size, prior=prior)[0]
 
 
 def bayesian_many(
@@ -125,16 +152,19 @@ def bayesian_many(
     *,
     grid_size: int = DEFAULT_GRID_SIZE,
     workers: int | None = None,
+    prior: Prior = "informedvar",
 ) -> list[BayesianResult]:
     """Bayesian exceedance fraction, P95 and AM with credible intervals for many SEGs.
 
-    `oel` is one value per group (or one for all).  Each group needs at least one
-    detected result: with only non-detects the flat prior on mu has no lower
-    anchor.  Groups are processed in chunks on `workers` threads (numpy releases
-    the GIL in its array loops).
+    `oel` is one value per group (or one for all); `prior` is one of Expostats' SEG
+    priors (module doc).  Each group needs at least one detected result: with only
+    non-detects the flat prior on mu has no lower anchor.  Groups are processed in
+    chunks on `workers` threads (numpy releases the GIL in its array loops).
     """
     if grid_size < 10:
         raise ValueError(f"grid_size must be at least 10, got {grid_size}")
+    if prior not in PRIORS:
+        raise ValueError(f"unknown prior {prior!r}; use one of {', '.join(PRIORS)}")
     if not groups:
         return []
     limits = _oel_per_group(oel, len(groups))
@@ -144,11 +174,12 @@ def bayesian_many(
     bounds = [(start, min(start + chunk, len(groups))) for start in range(0, len(groups), chunk)]
     threads = workers if workers is not None else min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        parts = list(pool.map(lambda b: _summarise(packed, b[0], b[1], grid_size), bounds))
+        parts = list(pool.map(lambda b: _summarise(packed, b[0], b[1], grid_size, prior), bounds))
     summary = np.empty((len(groups), _SUMMARY_COLUMNS))
     summary[order] = np.concatenate(parts)
     return [
-        _result(int(v.size), int(np.count_nonzero(c)), float(limits[i]), summary[i]) for i, (v, c) in enumerate(checked)
+        _result(int(v.size), int(np.count_nonzero(c)), float(limits[i]), summary[i], prior)
+        for i, (v, c) in enumerate(checked)
     ]
 
 
@@ -226,7 +257,7 @@ def _pack(
     return packed, order
 
 
-def _summarise(groups: _Groups, start: int, stop: int, size: int) -> FloatArray:
+def _summarise(groups: _Groups, start: int, stop: int, size: int, prior: Prior) -> FloatArray:
     """Posterior summaries of packed groups [start, stop): _SUMMARY_COLUMNS each, see `_result`."""
     count = stop - start
     t_lo = np.full(count, SIGMA_PRIOR_LOG_MEAN - _PRIOR_SPAN * SIGMA_PRIOR_LOG_SD)
@@ -236,21 +267,87 @@ def _summarise(groups: _Groups, start: int, stop: int, size: int) -> FloatArray:
     t_lo[known] = np.minimum(t_lo[known], spread[known] - _DATA_SPAN)
     t_hi[known] = np.maximum(t_hi[known], spread[known] + _DATA_SPAN)
     u_lo, u_hi = np.full(count, _COARSE_U[0]), np.full(count, _COARSE_U[1])
+    sigma_axis = _SigmaAxis(prior)
 
     # Two coarse passes, each zooming onto the posterior mass: one alone is too coarse
     # for the narrow posteriors of large groups.
     for _ in range(_COARSE_PASSES):
+        t_lo, t_hi = sigma_axis.clip(t_lo, t_hi)
         t, u = _axis(t_lo, t_hi, _COARSE_SIZE), _axis(u_lo, u_hi, _COARSE_SIZE)
-        coarse = _log_posterior(groups, start, stop, t, u)
+        coarse = _log_posterior(groups, start, stop, sigma_axis, t, u)
         t_lo, t_hi = _support(coarse, t, axis=2)
         u_lo, u_hi = _support(coarse, u, axis=1)
 
-    t, u = _axis(t_lo, t_hi, size), _axis(u_lo, u_hi, size)
-    weight = _log_posterior(groups, start, stop, t, u)
+    t_lo, t_hi = sigma_axis.clip(t_lo, t_hi)
+    sigma_axis = sigma_axis.bent(t_lo)
+    x_lo, x_hi = sigma_axis.span(t_lo, t_hi)
+    x, u = _axis(x_lo, x_hi, size), _axis(u_lo, u_hi, size)
+    weight = _log_posterior(groups, start, stop, sigma_axis, x, u)
     weight -= weight.max(axis=(1, 2), keepdims=True)
     np.exp(weight, out=weight)
     weight /= weight.sum(axis=(1, 2), keepdims=True)
-    return _posterior_summary(groups, start, stop, t, u, weight)
+    return _posterior_summary(groups, start, stop, sigma_axis, x, u, weight)
+
+
+class _SigmaAxis:
+    """The grid's sigma axis x and t = ln sigma on it.
+
+    Informedvar, and the coarse passes: x = t.  The uninformative posterior is cut off at
+    T = ln 2.3, where a grid in t loses its O(h^4); its fine pass bends the axis near the
+    bound, t = T - b softplus(x / b): t = T - x away from it, while T - t ~ b e^(x / b)
+    reaches the bound only as x -> -inf, so the density in x fades smoothly there.  The
+    bend b is a 20th of the t range, so the grid (~0.7 b apart) resolves it."""
+
+    def __init__(self, prior: Prior, bend: FloatArray | None = None) -> None:
+        self.prior = prior
+        self.bend = bend
+
+    def clip(self, t_lo: FloatArray, t_hi: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """A t range without sigma above the uninformative bound, and at least 2 wide."""
+        if self.prior != "uninformative":
+            return t_lo, t_hi
+        t_hi = np.minimum(t_hi, _LOG_SIGMA_MAX)
+        return np.minimum(t_lo, t_hi - _DATA_SPAN), t_hi
+
+    def bent(self, t_lo: FloatArray) -> _SigmaAxis:
+        if self.prior != "uninformative":
+            return self
+        return _SigmaAxis(self.prior, (_LOG_SIGMA_MAX - t_lo) / _BEND_PARTS)
+
+    def span(self, t_lo: FloatArray, t_hi: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The x range of a t range; near the bound, down to where e^(x / b) < e^-14."""
+        if self.bend is None:
+            return t_lo, t_hi
+        b = self.bend
+        with np.errstate(divide="ignore"):
+            x_lo = b * np.log(np.expm1((_LOG_SIGMA_MAX - t_hi) / b))
+        return np.maximum(x_lo, -_BEND_TAIL * b), b * np.log(np.expm1((_LOG_SIGMA_MAX - t_lo) / b))
+
+    def t(self, x: FloatArray) -> FloatArray:
+        if self.bend is None:
+            return x
+        b = self.bend[:, None]
+        result: FloatArray = _LOG_SIGMA_MAX - b * np.logaddexp(0.0, x / b)
+        return result
+
+    def log_prior(self, x: FloatArray) -> FloatArray:
+        """ln of the prior density per unit of x, up to a constant.  Uniform on sigma is e^t
+        per unit of t (d sigma = sigma dt), none above the bound; bent, dt = logistic(x / b) dx."""
+        t = self.t(x)
+        if self.prior == "informedvar":
+            return -((t - SIGMA_PRIOR_LOG_MEAN) ** 2) / (2.0 * SIGMA_PRIOR_LOG_SD**2)
+        if self.bend is None:
+            return np.where(t <= _LOG_SIGMA_MAX, t, -np.inf)
+        return t - np.logaddexp(0.0, -x / self.bend[:, None])
+
+    def t_quantiles(self, x_quantiles: FloatArray) -> FloatArray:
+        """Quantiles of t from those of x at _PROBABILITIES: bent, t falls as x rises, so the
+        p-quantile of t is the (1 - p)-quantile of x (_PROBABILITIES is symmetric)."""
+        return x_quantiles if self.bend is None else self.t(x_quantiles[:, ::-1])
+
+
+_BEND_PARTS = 20.0
+_BEND_TAIL = 14.0
 
 
 def _axis(lo: FloatArray, hi: FloatArray, size: int) -> FloatArray:
@@ -276,20 +373,19 @@ def _support(log_density: FloatArray, axis_values: FloatArray, axis: int) -> tup
     return lo, hi
 
 
-def _log_posterior(groups: _Groups, start: int, stop: int, t: FloatArray, u: FloatArray) -> FloatArray:
-    """Unnormalised log posterior on the (t, u) grid of each group: shape (groups, t, u).
+def _log_posterior(
+    groups: _Groups, start: int, stop: int, sigma_axis: _SigmaAxis, x: FloatArray, u: FloatArray
+) -> FloatArray:
+    """Unnormalised log posterior on the (x, u) grid of each group: shape (groups, x, u).
 
     With mu = c + sigma u the detects contribute -n t - SS / (2 sigma^2) - n u^2 / 2
     (their mean is c), the Jacobian d mu = sigma du adds t, and each non-detect
-    adds ln Phi((ln LOD - c) / sigma - u).
+    adds ln Phi((ln LOD - c) / sigma - u); t = ln sigma is a function of x (_SigmaAxis).
     """
     n_detects = groups.n_detects[start:stop, None]
+    t = sigma_axis.t(x)
     sigma = np.exp(t)
-    by_t = (
-        (1.0 - n_detects) * t
-        - groups.sum_squares[start:stop, None] / (2.0 * sigma**2)
-        - (t - SIGMA_PRIOR_LOG_MEAN) ** 2 / (2.0 * SIGMA_PRIOR_LOG_SD**2)
-    )
+    by_t = (1.0 - n_detects) * t - groups.sum_squares[start:stop, None] / (2.0 * sigma**2) + sigma_axis.log_prior(x)
     log_density = by_t[:, :, None] - (0.5 * n_detects * u**2)[:, None, :]
     lo, hi = np.searchsorted(groups.pair_group, [start, stop])
     slot = groups.pair_slot[lo:hi]
@@ -318,7 +414,13 @@ def _tabulated_log_ndtr(position: FloatArray) -> FloatArray:
 
 
 def _posterior_summary(
-    groups: _Groups, start: int, stop: int, t: FloatArray, u: FloatArray, weight: FloatArray
+    groups: _Groups,
+    start: int,
+    stop: int,
+    sigma_axis: _SigmaAxis,
+    grid_x: FloatArray,
+    u: FloatArray,
+    weight: FloatArray,
 ) -> FloatArray:
     """Quantiles of ln GM, ln P95, ln AM, the exceedance z, ln sigma and the risk.
 
@@ -326,7 +428,7 @@ def _posterior_summary(
     linear in x on every sigma row, so its CDF is a sum of row CDFs (see _RowCdf)
     and its quantiles follow by root finding.
     """
-    sigma = np.exp(t)[:, :, None]
+    sigma = np.exp(sigma_axis.t(grid_x))[:, :, None]
     ones = np.ones_like(sigma)
     oel_offset = (groups.log_oel[start:stop] - groups.center[start:stop])[:, None, None] / sigma
     # Columns: ln GM - c, ln P95 - c, ln AM - c (u <= x / sigma + alpha) and the
@@ -339,9 +441,9 @@ def _posterior_summary(
     beta = np.repeat(np.concatenate([1.0 / sigma] * 3 + [ones], axis=2), _PROBABILITIES.size, axis=2)
     row_cdf = _RowCdf(weight, u)
     x = row_cdf.quantiles(alpha, beta)
-    at_limit = np.full((t.shape[0], 1), -_Z_LIMIT)
+    at_limit = np.full((grid_x.shape[0], 1), -_Z_LIMIT)
     risk = np.clip(1.0 - row_cdf.cdf(*row_cdf.cells(oel_offset, ones), at_limit), 0.0, 1.0)
-    log_sigma = _marginal_quantiles(weight.sum(axis=2), t)
+    log_sigma = sigma_axis.t_quantiles(_marginal_quantiles(weight.sum(axis=2), grid_x))
     center = groups.center[start:stop, None]
     shifted = 3 * _PROBABILITIES.size
     return np.concatenate([x[:, :shifted] + center, x[:, shifted:], log_sigma, risk], axis=1, dtype=np.float64)
@@ -486,7 +588,7 @@ def _marginal_quantiles(mass: FloatArray, axis_values: FloatArray) -> FloatArray
     return result
 
 
-def _result(n: int, n_censored: int, oel: float, row: FloatArray) -> BayesianResult:
+def _result(n: int, n_censored: int, oel: float, row: FloatArray, prior: Prior) -> BayesianResult:
     gm, p95, am, z, log_sigma, risk = (row[i : i + 3] for i in range(0, _SUMMARY_COLUMNS, 3))
     fraction = special.ndtr(z)
     return BayesianResult(
@@ -500,6 +602,8 @@ def _result(n: int, n_censored: int, oel: float, row: FloatArray) -> BayesianRes
         arithmetic_mean=_estimate(np.exp(am)),
         overexposure_risk=float(risk[0]),
         decision="problematic" if risk[0] >= RISK_THRESHOLD else "acceptable",
+        prior=prior,
+        prior_detail=PRIOR_DETAIL[prior],
     )
 
 

@@ -3,6 +3,12 @@
 Flow: 3-5 results -> preliminary test (§5.5.2); >= 6 results -> statistical test
 (§5.5.3, Annex F) on a lognormal fit; a compliant SEG gets a re-assessment interval
 (Annex I).  Non-detects stay left-censored throughout (see lognormal.py).
+
+The OEL is one value, or one per result: the limit in force on each result's date, so a
+SEG whose limit changed is judged exactly (each result against its own limit; the fit is
+then on exposure indices, result / OEL).  Every comparison of a result with (a fraction
+of) its OEL is decided on the decimals (exact.py), so the direct call and the report,
+which passes each result with its own limit, always agree.
 """
 
 from __future__ import annotations
@@ -16,14 +22,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from analytics.statistics import exact
 from analytics.statistics.lognormal import (
     BoolArray,
     FitMethod,
     FloatArray,
     LognormalFit,
     as_measurements,
+    describe_fit,
     fit_lognormal,
 )
+from analytics.wording import shown
 
 Decision = Literal["compliant", "non_compliant", "inconclusive", "insufficient_data"]
 TestName = Literal["preliminary", "statistical", "none"]
@@ -57,8 +66,24 @@ LOGNORMALITY_ALPHA = 0.05
 METHOD_SENSITIVITY_FRACTION = 0.1
 
 
+class LimitWording(msgspec.Struct, frozen=True, kw_only=True):
+    """How the texts name the OEL and show figures.  By default "the OEL of 3", figures as
+    they are; the report names the limit in force ("the limit of 5 mg/m3 (NL, 8 h TWA,
+    2024)") and shows figures in its unit, `scale` times the figures of the assessment."""
+
+    name: str
+    scale: float = 1.0
+    unit: str = ""
+
+    def show(self, figure: float) -> str:
+        """A figure for a text, rounded for display only."""
+        text = shown(figure * self.scale)
+        return f"{text} {self.unit}" if self.unit else text
+
+
 class PreliminaryResult(msgspec.Struct, frozen=True, kw_only=True):
-    """Outcome of the EN 689 preliminary test."""
+    """Outcome of the EN 689 preliminary test; `threshold` is fraction x OEL, in the unit
+    of the OEL (with one OEL per result: the fraction, as an exposure index)."""
 
     decision: Decision
     threshold: float
@@ -77,7 +102,8 @@ class StatisticalResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Assessment(msgspec.Struct, frozen=True, kw_only=True):
-    """EN 689 verdict for one SEG, with the numbers behind it."""
+    """EN 689 verdict for one SEG, with the numbers behind it.  gm, p95 and ucl70_p95 are in
+    the unit of the OEL; with one OEL per result (the report), exposure indices."""
 
     decision: Decision
     test: TestName
@@ -92,6 +118,11 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
     warnings: list[str]
     reassess_within_months: int | None
     reason: str
+    p95: float | None = None  # point estimate exp(mu + z_0.95 sigma)
+    method_detail: str | None = None  # the fit and its sigma convention, e.g. "mle, sigma scaled by sqrt(n/(n-1))"
+
+
+_Z95 = float(stats.norm.ppf(P95_PROBABILITY))
 
 
 @cache  # one float per distinct SEG size; 256 thrashed on a national report
@@ -104,69 +135,86 @@ def ur_critical(n: int) -> float:
     """
     if n < 2:
         raise ValueError(f"U_R critical needs at least 2 results, got {n}")
-    z = stats.norm.ppf(P95_PROBABILITY)
     root_n = math.sqrt(n)
-    return float(stats.nct.ppf(UCL_CONFIDENCE, df=n - 1, nc=z * root_n)) / root_n
+    return float(stats.nct.ppf(UCL_CONFIDENCE, df=n - 1, nc=_Z95 * root_n)) / root_n
 
 
-def preliminary_test(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float) -> PreliminaryResult:
+def preliminary_test(
+    values: npt.ArrayLike, censored: npt.ArrayLike, oel: npt.ArrayLike, *, wording: LimitWording | None = None
+) -> PreliminaryResult:
     """EN 689 preliminary test for 3, 4 or 5 results.
 
     A non-detect "< LOD" with LOD <= threshold is below the threshold; with a
     higher LOD it proves nothing either way.  Only a detected result can exceed the OEL.
     """
     v, c = as_measurements(values, censored)
-    _check_oel(oel)
+    o = _Oel.of(oel, v.size)
+    return _preliminary(v, c, o, wording or o.wording())
+
+
+def _preliminary(v: FloatArray, c: BoolArray, oel: _Oel, wording: LimitWording) -> PreliminaryResult:
     if v.size not in PRELIMINARY_FRACTION:
         raise ValueError(f"the preliminary test takes 3, 4 or 5 results, got {v.size}")
     fraction = PRELIMINARY_FRACTION[v.size]
-    threshold = fraction * oel
-    if np.any(v[~c] > oel):
+    o = oel.each
+    limits = fraction * o
+    threshold = fraction * oel.scale
+    at = f"{fraction:g} x {wording.name} = {wording.show(threshold)}"
+    if np.any(exact.above(v[~c], o[~c])):
         return PreliminaryResult(
-            decision="non_compliant",
-            threshold=threshold,
-            reason=f"A detected result exceeds the OEL of {oel:g}.",
+            decision="non_compliant", threshold=threshold, reason=f"A detected result exceeds {wording.name}."
         )
-    if np.all(np.where(c, v <= threshold, v < threshold)):
+    if np.all(np.where(c, exact.at_most(v, limits), exact.below(v, limits))):
         return PreliminaryResult(
-            decision="compliant",
-            threshold=threshold,
-            reason=f"All {v.size} results are below {fraction:g} x OEL = {threshold:g}.",
+            decision="compliant", threshold=threshold, reason=f"All {v.size} results are below {at}."
         )
-    if np.all(v[~c] < threshold):
+    if np.all(exact.below(v[~c], limits[~c])):
         reason = (
-            f"A non-detect's LOD is above {fraction:g} x OEL = {threshold:g}, so it cannot "
-            "prove compliance; use a more sensitive method or collect at least 6 results."
+            f"A non-detect's LOD is above {at}, so it cannot prove compliance; use a more sensitive method "
+            "or collect at least 6 results."
         )
     else:
-        reason = (
-            f"A result lies between {fraction:g} x OEL = {threshold:g} and the OEL; "
-            "collect at least 6 results for the statistical test."
-        )
+        reason = f"A result lies between {at} and that limit; collect at least 6 results for the statistical test."
     return PreliminaryResult(decision="inconclusive", threshold=threshold, reason=reason)
 
 
 def statistical_test(
     values: npt.ArrayLike,
     censored: npt.ArrayLike,
-    oel: float,
+    oel: npt.ArrayLike,
     method: FitMethod = "mle",
     fit: LognormalFit | ValueError | None = None,
+    *,
+    wording: LimitWording | None = None,
 ) -> StatisticalResult:
     """EN 689 statistical test for >= 6 results on a (censored) lognormal fit.
 
     U_R = (ln OEL - ln GM) / ln GSD; compliant when U_R >= U_R critical, which is the
     same as the 70 % upper confidence limit exp(mu + k sigma) of the 95th percentile
     being below the OEL, because k = U_R critical.  With non-detects, GM and GSD come
-    from the censored fit while the critical value stays the complete-data one.
+    from the censored fit while the critical value stays the complete-data one.  With
+    one OEL per result the fit is on the exposure indices and the OEL is 1.  `fit` is
+    the fit of these results (or of their indices) when already known.
     """
-    _check_oel(oel)
+    v, c = as_measurements(values, censored)
+    o = _Oel.of(oel, v.size)
+    return _statistical(v, c, o, method, fit, wording or o.wording())
+
+
+def _statistical(
+    v: FloatArray,
+    c: BoolArray,
+    oel: _Oel,
+    method: FitMethod,
+    fit: LognormalFit | ValueError | None,
+    wording: LimitWording,
+) -> StatisticalResult:
     if isinstance(fit, ValueError):
         raise fit
-    fit = fit or fit_lognormal(values, censored, method)
+    fit = fit or fit_lognormal(v / oel.each if oel.per_result else v, c, method)
     if fit.n < MIN_STATISTICAL_RESULTS:
         raise ValueError(f"the statistical test takes at least {MIN_STATISTICAL_RESULTS} results, got {fit.n}")
-    ur = (math.log(oel) - fit.mu) / fit.sigma
+    ur = (math.log(oel.scale) - fit.mu) / fit.sigma
     critical = ur_critical(fit.n)
     ucl = math.exp(fit.mu + critical * fit.sigma)
     basis = f"n = {fit.n}"
@@ -180,18 +228,19 @@ def statistical_test(
         decision = "non_compliant"
         verdict = f"U_R = {ur:.3f} < U_R,crit = {critical:.3f} ({basis}): the 70 % upper confidence limit"
         outcome = "is not below"
-    reason = f"{verdict} of the 95th percentile, {ucl:.3g}, {outcome} the OEL of {oel:g}."
+    reason = f"{verdict} of the 95th percentile, {wording.show(ucl)}, {outcome} {wording.name}."
     return StatisticalResult(decision=decision, fit=fit, ur=ur, ur_critical=critical, ucl70_p95=ucl, reason=reason)
 
 
 def reassessment_months(gm: float, oel: float) -> int:
-    """Months until the next periodic measurement of a compliant SEG (REASSESSMENT_MONTHS)."""
+    """Months until the next periodic measurement of a compliant SEG (REASSESSMENT_MONTHS);
+    GM / OEL against each bound on the decimals, as every comparison with the OEL."""
     _check_oel(oel)
-    ratio = gm / oel
-    return next(months for bound, months in REASSESSMENT_MONTHS if ratio < bound)
+    below = exact.below(gm, np.array([bound for bound, _ in REASSESSMENT_MONTHS]) * oel)
+    return REASSESSMENT_MONTHS[int(np.argmax(below))][1]
 
 
-def seg_warnings(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, gsd: float | None) -> list[str]:
+def seg_warnings(values: npt.ArrayLike, censored: npt.ArrayLike, oel: npt.ArrayLike, gsd: float | None) -> list[str]:
     """Signs that the SEG, or the data, need a second look before trusting the verdict.
 
     - GSD > 3: more spread than a well-defined SEG usually shows.  EN 689:2018 asks
@@ -207,31 +256,32 @@ def seg_warnings(values: npt.ArrayLike, censored: npt.ArrayLike, oel: float, gsd
       asks an 8-h procedure to cover 0.1 to 2 x OEL).
     """
     v, c = as_measurements(values, censored)
-    _check_oel(oel)
-    return _warnings(v, c, oel, gsd)
+    o = _Oel.of(oel, v.size)
+    return _warnings(v, c, o, gsd, o.wording())
 
 
-def _warnings(v: FloatArray, c: BoolArray, oel: float, gsd: float | None) -> list[str]:
-    """seg_warnings on results already checked (as_measurements) and a checked OEL."""
+def _warnings(v: FloatArray, c: BoolArray, oel: _Oel, gsd: float | None, wording: LimitWording) -> list[str]:
+    """seg_warnings on results already checked (as_measurements) and checked OELs."""
     found: list[str] = []
+    o = oel.each
     if gsd is not None and gsd > GSD_HETEROGENEITY_LIMIT:
         found.append(
             f"GSD = {gsd:.2f} > {GSD_HETEROGENEITY_LIMIT:g}: the SEG may not be homogeneous; re-examine its definition."
         )
-    over = int(np.count_nonzero(v[~c] > oel))
+    over = int(np.count_nonzero(exact.above(v[~c], o[~c])))
     if over:
-        found.append(f"{over} detected result(s) exceed the OEL; investigate the cause and re-examine the SEG.")
+        found.append(f"{over} detected result(s) exceed {wording.name}; investigate the cause and re-examine the SEG.")
     if not c.any() and v.size >= MIN_STATISTICAL_RESULTS:
-        p_value = float(stats.shapiro(np.log(v)).pvalue)
+        p_value = float(stats.shapiro(np.log(v / o)).pvalue)
         if p_value < LOGNORMALITY_ALPHA:
             found.append(
                 f"The log results fail a Shapiro-Wilk normality test (p = {p_value:.3f}); the data "
                 "may be bimodal or mix several SEGs."
             )
-    insensitive = int(np.count_nonzero(v[c] > METHOD_SENSITIVITY_FRACTION * oel))
+    insensitive = int(np.count_nonzero(exact.above(v[c], METHOD_SENSITIVITY_FRACTION * o[c])))
     if insensitive:
         found.append(
-            f"{insensitive} non-detect(s) have an LOD above {METHOD_SENSITIVITY_FRACTION:g} x OEL; "
+            f"{insensitive} non-detect(s) have an LOD above {METHOD_SENSITIVITY_FRACTION:g} x {wording.name}; "
             "the measuring method is not sensitive enough (EN 482)."
         )
     return found
@@ -240,21 +290,28 @@ def _warnings(v: FloatArray, c: BoolArray, oel: float, gsd: float | None) -> lis
 def assess(
     values: npt.ArrayLike,
     censored: npt.ArrayLike,
-    oel: float,
+    oel: npt.ArrayLike,
     method: FitMethod = "mle",
     fit: LognormalFit | ValueError | None = None,
+    *,
+    wording: LimitWording | None = None,
 ) -> Assessment:
     """Apply the EN 689 test that fits the number of results and summarise the verdict.
-    `fit` is these results' fit_lognormal outcome when already known (fit_lognormal_many)."""
+
+    `oel` is one OEL or one per result (module doc); `fit` is these results' (or, with one
+    OEL per result, their indices') fit_lognormal outcome when already known
+    (fit_lognormal_many); `wording` names the OEL in the texts."""
     v, c = as_measurements(values, censored)
-    _check_oel(oel)
+    o = _Oel.of(oel, v.size)
+    words = wording or o.wording()
     n, n_censored = int(v.size), int(np.count_nonzero(c))
     if n < min(PRELIMINARY_FRACTION):
-        return _no_test(v, c, oel, f"Only {n} result(s); EN 689 needs at least 3.")
+        return _no_test(v, c, o, words, f"Only {n} result(s); EN 689 needs at least 3.")
     if n < MIN_STATISTICAL_RESULTS:
-        preliminary = preliminary_test(v, c, oel)
+        preliminary = _preliminary(v, c, o, words)
         # No GM is fitted here; the highest result (or LOD) is an upper bound for it.
-        months = reassessment_months(float(v.max()), oel) if preliminary.decision == "compliant" else None
+        highest = float(np.max(v / o.each)) if o.per_result else float(v.max())
+        months = reassessment_months(highest, o.scale) if preliminary.decision == "compliant" else None
         return Assessment(
             decision=preliminary.decision,
             test="preliminary",
@@ -266,14 +323,14 @@ def assess(
             ur_critical=None,
             ucl70_p95=None,
             method=None,
-            warnings=_warnings(v, c, oel, None),
+            warnings=_warnings(v, c, o, None, words),
             reassess_within_months=months,
             reason=preliminary.reason,
         )
     try:
-        result = statistical_test(v, c, oel, method, fit)
+        result = _statistical(v, c, o, method, fit, words)
     except ValueError as error:
-        return _no_test(v, c, oel, f"The statistical test cannot be applied: {str(error).rstrip('.')}.")
+        return _no_test(v, c, o, words, f"The statistical test cannot be applied: {str(error).rstrip('.')}.")
     fit = result.fit
     return Assessment(
         decision=result.decision,
@@ -286,13 +343,15 @@ def assess(
         ur_critical=result.ur_critical,
         ucl70_p95=result.ucl70_p95,
         method=fit.method,
-        warnings=_warnings(v, c, oel, fit.gsd),
-        reassess_within_months=(reassessment_months(fit.gm, oel) if result.decision == "compliant" else None),
+        warnings=_warnings(v, c, o, fit.gsd, words),
+        reassess_within_months=(reassessment_months(fit.gm, o.scale) if result.decision == "compliant" else None),
         reason=result.reason,
+        p95=math.exp(fit.mu + _Z95 * fit.sigma),
+        method_detail=describe_fit(fit),
     )
 
 
-def _no_test(v: FloatArray, c: BoolArray, oel: float, reason: str) -> Assessment:
+def _no_test(v: FloatArray, c: BoolArray, o: _Oel, wording: LimitWording, reason: str) -> Assessment:
     return Assessment(
         decision="insufficient_data",
         test="none",
@@ -304,10 +363,34 @@ def _no_test(v: FloatArray, c: BoolArray, oel: float, reason: str) -> Assessment
         ur_critical=None,
         ucl70_p95=None,
         method=None,
-        warnings=_warnings(v, c, oel, None),
+        warnings=_warnings(v, c, o, None, wording),
         reassess_within_months=None,
         reason=reason,
     )
+
+
+class _Oel:
+    """The OEL of each result.  `per_result`: given one per result, so figures are exposure
+    indices (result / its OEL) and `scale`, the OEL they are compared with, is 1."""
+
+    def __init__(self, each: FloatArray, per_result: bool) -> None:
+        self.each = each
+        self.per_result = per_result
+        self.scale = 1.0 if per_result else float(each[0])
+
+    @classmethod
+    def of(cls, oel: npt.ArrayLike, n: int) -> _Oel:
+        given = np.asarray(oel, dtype=np.float64)
+        if given.ndim > 1 or (given.ndim == 1 and given.size != n):
+            raise ValueError(f"give one OEL or one per result ({n}), got shape {given.shape}")
+        for value in np.unique(given):
+            _check_oel(float(value))
+        return cls(np.broadcast_to(given, (n,)), per_result=given.ndim == 1)
+
+    def wording(self) -> LimitWording:
+        if self.per_result:
+            return LimitWording(name="the OEL in force on each result's date", unit="(exposure index)")
+        return LimitWording(name=f"the OEL of {self.scale:g}")
 
 
 def _check_oel(oel: float) -> None:

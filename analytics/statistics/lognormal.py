@@ -37,6 +37,20 @@ class LognormalFit(msgspec.Struct, frozen=True, kw_only=True):
     method: str
 
 
+# The fit as a report names it: the method and the convention for sigma (fit_lognormal).
+_FIT_DETAIL = {
+    ("mle", True): "mle: censored maximum likelihood, sigma scaled by sqrt(n/(n-1))",
+    ("mle", False): "mle: mean and SD (n-1) of the logs, the MLE with sigma scaled by sqrt(n/(n-1))",
+    ("ros", True): "ros: regression on order statistics (Helsel & Cohn 1988), sigma the SD (n-1) of the logs",
+    ("ros", False): "ros: mean and SD (n-1) of the logs (no non-detects to impute)",
+}
+
+
+def describe_fit(fit: LognormalFit) -> str:
+    """What a fit is, in words a report can print: without this "mle" hides that sigma is scaled."""
+    return _FIT_DETAIL.get((fit.method, fit.n_censored > 0), fit.method)
+
+
 def as_measurements(values: npt.ArrayLike, censored: npt.ArrayLike) -> tuple[FloatArray, BoolArray]:
     """Validate one set of results so every statistic works on the same clean arrays."""
     v = np.asarray(values, dtype=np.float64)

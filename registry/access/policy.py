@@ -55,6 +55,10 @@ DEFAULT_PURPOSE: dict[ActorKind, Purpose] = {
 
 # The registry's own administration: only the operator reads or records it.
 _ADMINISTRATION = frozenset({"identity_reconciliation", "identity_resolution"})
+# Records that are medical data through and through (nothing is left once the medical values
+# are withheld): the company doctor records and reads them, the worker reads their own.
+_MEDICAL = frozenset({"medical_facts"})
+_MEDICAL_ROLES = frozenset({ActorKind.COMPANY_DOCTOR, ActorKind.WORKER})
 
 
 class Action(enum.StrEnum):
@@ -93,6 +97,8 @@ class HistoryReach(enum.Enum):
 def decide(actor: Actor, action: Action, record: Record, purpose: Purpose) -> Decision:
     if purpose not in ROLE_PURPOSES.get(actor.kind, frozenset()):
         return Decision(False, f"purpose {purpose} does not fit role {actor.kind}")
+    if record.type in _MEDICAL and actor.kind not in _MEDICAL_ROLES:
+        return Decision(False, "medical data: for the company doctor and the worker only")
     rule = _RULES.get(actor.kind)
     if rule is None:
         return Decision(False, "no rule grants this role access")
@@ -118,8 +124,9 @@ def _employer(actor: Actor, action: Action, record: Record) -> Decision:
 
 def _company_doctor(actor: Actor, action: Action, record: Record) -> Decision:
     """Medical results of the workers of the employers that contract the doctor, while the
-    contract is in force (the actor's employer_ids hold only contracts in force)."""
-    if action is Action.CREATE or record.type in _ADMINISTRATION:
+    contract is in force (the actor's employer_ids hold only contracts in force); of those
+    workers the doctor also records the medical facts a limit for a group of people needs."""
+    if record.type in _ADMINISTRATION or (action is Action.CREATE and record.type not in _MEDICAL):
         return Decision(False, "a company doctor reads medical results; the employer records")
     if action is Action.LIST:
         return Decision(

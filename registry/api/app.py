@@ -18,11 +18,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from registry.api.context import runtime_of, unit_of_work
+from registry.api.openapi import describe_errors
 from registry.api.problems import exception_handlers
+from registry.api.rate_limits import RateLimiter
 from registry.api.routes.compliance import ComplianceController
 from registry.api.routes.exposure import ExposureController
 from registry.api.routes.grants import GrantController
+from registry.api.routes.limits import CompanyLimitController
 from registry.api.routes.me import MeController
+from registry.api.routes.medical import MedicalFactsController
 from registry.api.routes.operator import OperatorController
 from registry.api.routes.organisation import OrganisationController
 from registry.api.routes.people import PeopleController
@@ -85,9 +89,11 @@ def create_app(runtime: Runtime, sign_in: SignIn | None = None) -> Litestar:
             OrganisationController,
             MeController,
             PeopleController,
+            MedicalFactsController,
             ExposureController,
             ComplianceController,
             GrantController,
+            CompanyLimitController,
             OperatorController,
             assets,
         ],
@@ -98,7 +104,8 @@ def create_app(runtime: Runtime, sign_in: SignIn | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         openapi_config=_openapi(),
         request_max_body_size=DEFAULT_MAX_BODY_BYTES,
-        state=State({"runtime": runtime, "sign_in": sign_in}),
+        state=State({"runtime": runtime, "sign_in": sign_in, "limiter": RateLimiter.from_settings(runtime.settings)}),
+        on_startup=[describe_errors],
         on_shutdown=[sign_in.close],
         debug=False,
     )

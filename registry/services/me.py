@@ -7,14 +7,16 @@ import uuid
 
 from registry.access import Action, ActorKind, Record, Work
 from registry.services.history import worker_history
+from registry.services.medical_facts import read_facts
 from registry.services.workers import open_identities
 from registry.store import access_log as log_table
 from registry.store import people as people_table
 from schemas.access import AccessLogEntry, SignedIn
 from schemas.errors import Forbidden, NotFound
 from schemas.history import WorkerHistory
+from schemas.medical import MedicalFactsOut
 
-__all__ = ["my_access_log", "my_history", "signed_in"]
+__all__ = ["my_access_log", "my_history", "my_medical_facts", "signed_in"]
 
 NOTHING_REGISTERED = "Er is niets over u geregistreerd. / Nothing is registered about you."
 
@@ -44,6 +46,14 @@ def my_history(work: Work) -> WorkerHistory:
     """The worker's whole history, biological values included (the policy's reach: the person)."""
     first = _first_record(work)
     return worker_history(work, first)
+
+
+def my_medical_facts(work: Work) -> list[MedicalFactsOut]:
+    """What company doctors recorded about the worker for limits that depend on the person,
+    on any employer's record of them."""
+    _first_record(work)
+    assert work.actor.person is not None  # _first_record found a record of the person
+    return read_facts(work, people_table.workers_of_person(work.tx, work.actor.person))
 
 
 def my_access_log(work: Work, limit: int, offset: int) -> tuple[list[AccessLogEntry], int]:

@@ -15,6 +15,7 @@ import msgspec
 
 from crypto import Vault, WorkerCipher, WrappedKey
 from registry.access import Action, Record, Work
+from registry.services.compliance import with_warnings
 from registry.services.workers import NO_SUCH_WORKER
 from registry.store import Tx
 from registry.store import exposure as table
@@ -29,11 +30,13 @@ from schemas.units import canonical_unit
 
 __all__ = [
     "MeasurementFilter",
+    "biological_results_for_group_figures",
     "encrypt_result",
     "get_measurement",
     "list_measurements",
     "measurements_in_windows",
     "record_measurements",
+    "with_warnings",
 ]
 
 MEDICAL_WITHHELD = (
@@ -88,7 +91,7 @@ def record_measurements(
     table.insert_measurements(tx, rows)
     # The answer follows the read rules too: an employer does not get individual biological
     # results back, not even the ones it just sent (so a replay answers the same).
-    return [_out(sealer, row, redact=True) for row in rows]
+    return with_warnings(tx, [_out(sealer, row, redact=True) for row in rows])
 
 
 def get_measurement(work: Work, measurement_id: uuid.UUID) -> MeasurementOut:
@@ -128,6 +131,13 @@ def measurements_in_windows(work: Work, view: str, *, redact: bool) -> list[Meas
     """A history's results (see store.exposure.windows), oldest first; the caller has
     checked access."""
     return _opened(work, table.measurements_in_windows(work.tx, view), redact=redact)
+
+
+def biological_results_for_group_figures(work: Work) -> list[MeasurementOut]:
+    """This employer's biological results with their values opened, for group figures: the
+    caller returns counts, never a value (medical confidentiality)."""
+    rows = table.measurement_rows(work.tx, work.scope("m"), MeasurementFilter(sample_type="biological"), limit=None)
+    return _opened(work, rows, redact=False)
 
 
 def _opened(work: Work, rows: Sequence[MeasurementRow], *, redact: bool) -> list[MeasurementOut]:

@@ -33,9 +33,11 @@ __all__ = [
     "own_seg_ids",
     "registration_rows",
     "registrations_in_windows",
+    "results_in_units",
     "seg_and_substance_names",
     "seg_by_id",
     "seg_members",
+    "seg_memberships_of_employer",
     "segs_in_scope",
     "units_in_use",
     "windows",
@@ -225,6 +227,27 @@ def units_in_use(tx: Tx, where: str = "", params: Sequence[str] = ()) -> dict[st
     return used_units
 
 
+def results_in_units(tx: Tx, pairs: Sequence[tuple[str, str]], where: str = "", params: Sequence[str] = ()) -> pa.Table:
+    """The personal air results `m` (limited by `where`) of these (substance id, unit) pairs,
+    for reports: ids, employer, SEG, worker, substance, sampling date and unit."""
+    chosen = pa.table(
+        {"substance_id": [p[0] for p in pairs], "unit": [p[1] for p in pairs]},
+        schema=pa.schema([("substance_id", pa.string()), ("unit", pa.string())]),
+    )
+    tx.register("_chosen_units", chosen)
+    try:
+        return tx.arrow(
+            "SELECT CAST(m.id AS VARCHAR) AS measurement_id, CAST(m.employer_id AS VARCHAR) AS employer_id, "
+            "CAST(m.seg_id AS VARCHAR) AS seg_id, CAST(m.worker_id AS VARCHAR) AS worker_id, "
+            "CAST(m.substance_id AS VARCHAR) AS substance_id, CAST(m.sampling_start AS DATE) AS sampling_date, m.unit "
+            "FROM measurements m JOIN _chosen_units c ON CAST(c.substance_id AS UUID) = m.substance_id "
+            f"AND c.unit = m.unit WHERE m.sample_type = 'personal_air' {where}",
+            params,
+        )
+    finally:
+        tx.unregister("_chosen_units")
+
+
 def seg_and_substance_names(tx: Tx, where: str = "", params: Sequence[str] = ()) -> pa.Table:
     """The SEG and substance names of the results `m` (limited by `where`), for reports. LEFT
     JOIN: results without a SEG still need their substance's name."""
@@ -279,6 +302,16 @@ def insert_seg_member(tx: Tx, member: SegMemberOut, now: dt.datetime) -> None:
     tx.execute(
         "INSERT INTO seg_members VALUES (?, ?, ?, ?, ?, ?)",
         [member.id, member.seg_id, member.worker_id, member.start_date, member.end_date, now],
+    )
+
+
+def seg_memberships_of_employer(tx: Tx, employer_id: uuid.UUID) -> list[SegMemberOut]:
+    """Every membership of this employer's SEGs."""
+    return tx.structs(
+        SegMemberOut,
+        "SELECT m.id, m.seg_id, m.worker_id, m.start_date, m.end_date FROM seg_members m "
+        "JOIN segs g ON g.id = m.seg_id WHERE g.employer_id = ? ORDER BY m.start_date, m.id",
+        [employer_id],
     )
 
 

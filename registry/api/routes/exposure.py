@@ -53,6 +53,7 @@ class BatchOperation(Operation):
         schema = Schema(
             type=OpenAPIType.OBJECT,
             required=["items"],
+            additional_properties=False,
             properties={
                 "items": Schema(
                     type=OpenAPIType.ARRAY,
@@ -138,7 +139,9 @@ class ExposureController(Controller):
             work,
             resource_type="measurement",
             create=create,
-            replay=lambda w, ids: measurement_service.get_measurement(w, ids[0]),
+            replay=lambda w, ids: measurement_service.with_warnings(
+                w.tx, [measurement_service.get_measurement(w, ids[0])]
+            )[0],
         )
 
     @post(
@@ -182,7 +185,7 @@ class ExposureController(Controller):
             )
             position = {measurement_id: i for i, measurement_id in enumerate(ids)}
             items.sort(key=lambda m: position[m.id])  # the order of the first answer
-            return Page(items=items, total=total, limit=len(ids), offset=0)
+            return Page(items=measurement_service.with_warnings(work.tx, items), total=total, limit=len(ids), offset=0)
 
         return create_once(request, work, resource_type="measurement", create=create, replay=replay)
 

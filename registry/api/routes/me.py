@@ -9,6 +9,7 @@ from registry.api.routes.common import Limit, Offset, Page
 from registry.services import me as service
 from schemas.access import AccessLogEntry
 from schemas.history import WorkerHistory
+from schemas.medical import MedicalFactsOut
 
 
 class MeController(Controller):
@@ -26,6 +27,19 @@ class MeController(Controller):
     )
     def history(self, work: Work) -> WorkerHistory:
         return work.read(service.my_history)
+
+    @get(
+        "/medical-facts",
+        summary="Wat de bedrijfsarts over mij vastlegde / what company doctors recorded about me for limits",
+        description=(
+            "Sex and childbearing potential, each version with the date from which it applies and who recorded it: "
+            "they decide which limits for a group of people (such as women of childbearing age) your biological "
+            "results are compared with. Medical data: only you and the company doctor see them."
+        ),
+        sync_to_thread=True,
+    )
+    def medical_facts(self, work: Work) -> list[MedicalFactsOut]:
+        return work.read(service.my_medical_facts)
 
     @get(
         "/access-log",

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 
 from registry.access import ActorKind, Work
 from registry.api.idempotency import Created, create_once, create_record
@@ -57,6 +58,7 @@ class OrganisationController(Controller):
     @post(
         "/substances",
         summary="Add a substance (an existing CAS number returns its entry)",
+        responses={200: ResponseSpec(SubstanceOut, generate_examples=False, description="Already in the catalogue")},
         sync_to_thread=True,
     )
     def add_substance(self, request: Request[Any, Any, Any], data: SubstanceIn, work: Work) -> Response[SubstanceOut]:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 
 from registry.access import Work
 from registry.api.idempotency import Created, create_once
@@ -29,6 +30,7 @@ class PeopleController(Controller):
             "Your organisation knows the person by its own worker id, with the identity it supplied; the answer "
             "does not depend on whether anyone else registered the same person."
         ),
+        responses={200: ResponseSpec(WorkerOut, generate_examples=False, description="Registered before")},
         sync_to_thread=True,
     )
     def register_worker(self, request: Request[Any, Any, Any], data: WorkerIn, work: Work) -> Response[WorkerOut]:
