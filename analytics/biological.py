@@ -32,7 +32,6 @@ __all__ = [
     "BiologicalLimits",
     "BiologicalResult",
     "compare",
-    "limit_used",
     "population_on",
     "result_of",
 ]
@@ -125,19 +124,5 @@ def _comparison(result: BiologicalResult, verdict: LimitVerdict) -> Comparison:
         exposure_index=result.value / verdict.applied.value,
         non_detect=result.censored,
         above_limit=verdict.verdict is Verdict.ABOVE,
-        limit=limit_used(verdict.applied.limit),
-    )
-
-
-def limit_used(limit: LimitValue) -> LimitUsed:
-    """A limit row as a result shows it: as published, with its citation and population."""
-    return LimitUsed(
-        limit_type=limit.limit_type,
-        value=limit.value,
-        unit=limit.unit,
-        jurisdiction=limit.jurisdiction,
-        valid_from=limit.valid_from,
-        valid_to=limit.valid_to,
-        citation=limit.source_citation,
-        population=limit.population,
+        limit=LimitUsed.of(verdict.applied.limit),
     )

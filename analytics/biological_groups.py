@@ -29,7 +29,7 @@ from typing import Final
 
 import msgspec
 
-from analytics.biological import BiologicalLimits, BiologicalResult, limit_used
+from analytics.biological import BiologicalLimits, BiologicalResult
 from analytics.limits import Verdict
 from schemas.limits import LimitUsed
 
@@ -119,7 +119,7 @@ def _counts(results: Sequence[BiologicalResult], limits: BiologicalLimits) -> li
     tally: dict[tuple[str, LimitUsed], tuple[int, set[uuid.UUID]]] = {}
     for r in results:
         for v in limits.verdicts(r, population=None):
-            key = (v.role, limit_used(v.applied.limit))
+            key = (v.role, LimitUsed.of(v.applied.limit))
             above, workers = tally.get(key, (0, set()))
             if v.verdict is Verdict.ABOVE:
                 above, workers = above + 1, workers | {r.worker_id}
