@@ -521,7 +521,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         io.out.write(exc.out)
         io.err.write(exc.err)
         return exc.status
-    settings = Settings.resolve(args.data_dir, args.key_file, args.postgres_dsn, args.postgres_schema)
+    try:
+        settings = Settings.resolve(args.data_dir, args.key_file, args.postgres_dsn, args.postgres_schema)
+    except ValueError as exc:  # a malformed REGISTRY_* setting: one line, no traceback
+        io.err.write(f"registry: {exc}\n")
+        return 2
     try:
         runtime = open_runtime(settings)
     except StoreBusy as busy:

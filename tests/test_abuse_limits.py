@@ -5,8 +5,11 @@ with Retry-After. The server runs with small limits so the tests reach them quic
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -14,7 +17,7 @@ import pytest
 
 from crypto import LocalIssuer
 from registry.settings import DEFAULT_IDENTITY_RATE_LIMIT, DEFAULT_RATE_LIMIT, Settings
-from tests.conftest import Employer, Server, create_employer, make_place
+from tests.conftest import REGISTRY, Employer, Server, create_employer, make_place
 
 PER_MINUTE = 60  # one request a second refills
 IDENTITY_PER_MINUTE = 12
@@ -135,3 +138,14 @@ def test_limits_come_from_the_environment_with_defaults(monkeypatch: pytest.Monk
         monkeypatch.setenv("REGISTRY_RATE_LIMIT", bad)
         with pytest.raises(ValueError, match="REGISTRY_RATE_LIMIT"):
             Settings.resolve("data")
+
+
+def test_a_malformed_limit_setting_is_refused_in_one_line(tmp_path: Path) -> None:
+    place = make_place(tmp_path, "duckdb")
+    env = {**os.environ, "REGISTRY_RATE_LIMIT": "ten"}
+    result = subprocess.run(
+        [REGISTRY, "--data-dir", str(place.data_dir), "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("registry: REGISTRY_RATE_LIMIT must be a whole number")
+    assert "Traceback" not in result.stderr
