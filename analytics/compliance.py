@@ -255,12 +255,7 @@ def compliance_report(
         key = (row["employer_id"], row["seg_id"], row["substance_id"])
         report.append(
             ComplianceRow(
-                employer_id=row["employer_id"],
-                seg_id=row["seg_id"],
-                seg_name=row["seg_name"],
-                substance_id=row["substance_id"],
-                substance_name=row["substance_name"],
-                cas=row["cas"],
+                **_group_of(row),
                 first_sample=row["first_sample"],
                 last_sample=row["last_sample"],
                 en689=en689,
@@ -273,6 +268,11 @@ def compliance_report(
             )
         )
     return report + _uncompared_groups(flagged, not_comparable, names)
+
+
+def _group_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields that name a report row's group: employer, SEG and substance."""
+    return {name: row[name] for name in ("employer_id", "seg_id", "seg_name", "substance_id", "substance_name", "cas")}
 
 
 def _implausible_flags(row: dict[str, Any]) -> list[ReviewFlag]:
@@ -317,12 +317,7 @@ def _uncompared_groups(
     )
     return [
         ComplianceRow(
-            employer_id=row["employer_id"],
-            seg_id=row["seg_id"],
-            seg_name=row["seg_name"],
-            substance_id=row["substance_id"],
-            substance_name=row["substance_name"],
-            cas=row["cas"],
+            **_group_of(row),
             first_sample=row["first"],
             last_sample=row["last"],
             en689=_not_compared(flagged[(row["employer_id"], row["seg_id"], row["substance_id"])]),
