@@ -1,5 +1,5 @@
 """Compliance of every SEG with the limits in force: exposure indices in DuckDB, EN 689
-and Bayesian statistics per group.
+and Bayesian statistics per group, computed for all groups at once over whole columns.
 
 A result becomes an *exposure index*: the result divided by the binding 8-h limit in force
 on its sampling date (limit_timeline). A SEG's indices are then tested against 1, so a
@@ -22,14 +22,19 @@ EN 689 runs on each result and its own limit, the indices are for the fit and fo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+import functools
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
+import scipy
 
 from analytics.figures import Figures, figures_in_unit, one_unit, wording_for
 from analytics.review import IMPLAUSIBLE, NOT_COMPARABLE_UNIT, ReviewFlag, implausible_reason, with_plausibility_bounds
@@ -38,10 +43,12 @@ from analytics.source import Source
 from analytics.statistics import (
     Assessment,
     BayesianResult,
+    LimitWording,
     Prior,
-    assess,
-    bayesian_many,
-    fit_lognormal_many,
+    Sets,
+    assess_sets,
+    bayesian_sets,
+    fit_lognormal_sets,
 )
 from analytics.statistics.en689 import MIN_STATISTICAL_RESULTS
 from analytics.statistics.exact import above, rounded
@@ -52,6 +59,8 @@ __all__ = [
     "LIMIT_IN_FORCE",
     "MIN_SHIFT_SAMPLE_MINUTES",
     "ComplianceRow",
+    "EmployerRange",
+    "Employers",
     "Exceedance",
     "Source",
     "TrendRow",
@@ -59,7 +68,9 @@ __all__ = [
     "compliance_report",
     "exceedances",
     "exposure_indices",
+    "group_keys",
     "limit_used",
+    "report_version",
     "results_of",
     "trend",
 ]
@@ -76,7 +87,10 @@ LIMIT_IN_FORCE = """CAST(t.substance_id AS UUID) = m.substance_id AND t.unit = m
              AND m.sampling_start < coalesce(t.valid_to, DATE '9999-12-31')"""
 
 
-class ComplianceRow(msgspec.Struct, frozen=True, kw_only=True):
+# A row and its parts (Assessment, BayesianResult, Estimate, Figures) are plain data that never
+# form a reference cycle: gc=False leaves them untracked by the cyclic garbage collector, which
+# otherwise walked the ~10^5 rows of a national report over and over.
+class ComplianceRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     employer_id: str
     seg_id: str
     seg_name: str
@@ -126,14 +140,15 @@ class TrendRow(msgspec.Struct, frozen=True, kw_only=True):
 def exposure_indices(
     source: Source,
     timeline: pa.Table,
-    employer_id: str | None = None,
+    employer_id: Employers = None,
     *,
     short_term: bool = False,
     results: str = "measurements",
 ) -> pl.DataFrame:
     """One row per personal air result with a binding limit on its date: shift-long samples
     against the 8-h timeline, or (`short_term`) samples of at most 15 min, as 15-min
-    averages, against the STEL timeline. Limited to one employer's results when given.
+    averages, against the STEL timeline. Limited to one employer's results (or several
+    employers') when given.
     `results` names the relation read: the measurements table, or a
     registered table with its columns (a few rows already read need no scan of the store)."""
     where, params = results_of(employer_id)
@@ -177,10 +192,28 @@ def exposure_indices(
     return frame
 
 
-def results_of(employer_id: str | None) -> tuple[str, list[str]]:
-    """An `AND ...` condition (and its parameter) limiting measurements `m` to one
-    employer's results; empty for all of them."""
-    return ("AND m.employer_id = CAST(? AS UUID)", [employer_id]) if employer_id else ("", [])
+class EmployerRange(NamedTuple):
+    """The employers whose ids lie from `first` to `last` (as the store orders UUIDs)."""
+
+    first: str
+    last: str
+
+
+Employers = str | Sequence[str] | EmployerRange | None  # one employer, several, a range, or all
+
+
+def results_of(employers: Employers) -> tuple[str, list[str]]:
+    """An `AND ...` condition (and its parameters) limiting measurements `m` to one
+    employer's results, to several employers' (ids as text) or to a range of employers;
+    empty for all of them."""
+    if employers is None:
+        return "", []
+    if isinstance(employers, str):
+        return "AND m.employer_id = CAST(? AS UUID)", [employers]
+    if isinstance(employers, EmployerRange):
+        return "AND m.employer_id BETWEEN CAST(? AS UUID) AND CAST(? AS UUID)", [employers.first, employers.last]
+    listed = ", ".join(f"'{uuid.UUID(employer)}'" for employer in employers)  # uuid.UUID: nothing to inject
+    return (f"AND m.employer_id IN ({listed})" if listed else "AND FALSE"), []
 
 
 _GROUP = ["employer_id", "seg_id", "substance_id"]
@@ -209,8 +242,22 @@ def compliance_report(
     seg_name, substance_name and cas (columns seg_id, substance_id, ...); `made_from` tells
     how shift results were combined from short samples (analytics/short_samples.py);
     `not_comparable` lists results in a unit no limit can be put in (measurement_id,
-    employer_id, seg_id, substance_id, sampling_date, reason), flagged where they belong."""
+    employer_id, seg_id, substance_id, sampling_date, reason), flagged where they belong.
+
+    The statistics of all groups run over whole columns (analytics/statistics/sets.py); rows
+    come sorted by group, those of groups with no comparable result last. A group's row
+    depends on its own results (and flags) only, so a report of some groups gives the rows a
+    report of all would."""
     frame = indices.filter(pl.col("seg_id").is_not_null()).sort(*_GROUP, "sampling_date", "measurement_id")
+    distinct = frame.select(_LIMIT_COLUMNS).unique(maintain_order=True)
+    frame = frame.join(
+        distinct.with_row_index("limit_no"),
+        on=list(_LIMIT_COLUMNS),
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+    combined = pl.col("measurement_id").is_in(list(made_from)) if made_from else pl.lit(False)
     grouped = (
         frame.group_by(_GROUP, maintain_order=True)
         .agg(
@@ -218,70 +265,159 @@ def compliance_report(
             pl.col("measurement_id"),
             pl.col("sampling_date").min().alias("first_sample"),
             pl.col("sampling_date").max().alias("last_sample"),
-            pl.struct(*_LIMIT_COLUMNS).unique(maintain_order=True).alias("limits"),
+            pl.col("limit_no").unique(maintain_order=True).alias("limit_nos"),
             pl.col("measurement_id").filter(pl.col("implausible")).alias("implausible_ids"),
-            pl.col("unit").filter(pl.col("implausible")).unique().alias("implausible_units"),
+            pl.col("unit").filter(pl.col("implausible")).unique().sort().alias("implausible_units"),
+            pl.col("measurement_id").filter(combined).alias("combined_ids"),
         )
         .join(names, on=["seg_id", "substance_id"], how="left", maintain_order="left")
     )
-    # Each group is a slice of the sorted columns: no per-result Python objects.
-    count = grouped["n"].to_numpy()
-    stop = np.cumsum(count)
-    start = stop - count
-    value, limit, index, stated = (
-        frame[c].to_numpy() for c in ("value", "limit_value", "exposure_index", "limit_stated_value")
+    sizes = grouped["n"].to_numpy()
+    censored, index = frame["censored"].to_numpy(), frame["exposure_index"].to_numpy()
+    used = [limit_used(row) for row in distinct.to_dicts()]
+    kinds: dict[tuple[int, ...], _Limits] = {}
+    limits = [
+        kinds.get(key) or kinds.setdefault(key, _Limits.of(used, key))
+        for key in map(tuple, grouped["limit_nos"].to_list())
+    ]
+    en689 = assess_sets(
+        Sets.of(frame["value"].to_numpy(), censored, sizes, frame["limit_value"].to_numpy()),
+        [kind.wording for kind in limits],
     )
-    censored = frame["censored"].to_numpy()
-    rows = grouped.drop("n").to_dicts()
-    limits = [[limit_used(limit_row) for limit_row in row["limits"]] for row in rows]
-    sets = [(index[a:b], censored[a:b]) for a, b in zip(start, stop, strict=True)]
-    # Every group with enough results for the statistical test is fitted in one go; a group
-    # judged against several limits of one unit also has its concentrations fitted, for figures.
-    tested = [i for i, n in enumerate(count) if n >= MIN_STATISTICAL_RESULTS]
-    fits = dict(zip(tested, fit_lognormal_many([sets[i] for i in tested]), strict=True))
-    several = [i for i in tested if len(limits[i]) > 1 and one_unit(limits[i])]
-    in_unit = [(index[start[i] : stop[i]] * stated[start[i] : stop[i]], sets[i][1]) for i in several]
-    concentration_fits = dict(zip(several, fit_lognormal_many(in_unit), strict=True))
-    with_detects = [i for i, (_, c) in enumerate(sets) if not c.all()]
-    posteriors: dict[int, BayesianResult] = {}
-    if bayesian and with_detects:
-        results = bayesian_many([sets[i] for i in with_detects], 1.0, prior=prior)
-        posteriors = dict(zip(with_detects, results, strict=True))
+    # A group judged against several limits of one unit also has its concentrations fitted, for figures.
+    several = (sizes >= MIN_STATISTICAL_RESULTS) & np.array([kind.several_in_one_unit for kind in limits], dtype=bool)
+    in_unit = Sets.of(index * frame["limit_stated_value"].to_numpy(), censored, sizes).subset(several)
+    fits = fit_lognormal_sets(in_unit)
+    concentrations = {int(i): fits.fit(k) for k, i in enumerate(np.flatnonzero(several))}
+    figures = figures_in_unit([kind.limits for kind in limits], en689, concentrations)
+    posteriors: list[BayesianResult | None] = [None] * len(limits)
+    indices_sets = Sets.of(index, censored, sizes)
+    with_detects = indices_sets.counted(~censored) > 0
+    if bayesian and with_detects.any():
+        chosen = indices_sets.subset(with_detects)
+        for i, posterior in zip(
+            np.flatnonzero(with_detects).tolist(),
+            bayesian_sets(chosen, np.ones(chosen.n_sets), prior=prior),
+            strict=True,
+        ):
+            posteriors[i] = posterior
     flagged = _unit_flags(not_comparable)
-    report = []
-    for i, row in enumerate(rows):
-        a, b = start[i], stop[i]
-        en689 = assess(value[a:b], censored[a:b], limit[a:b], fit=fits.get(i), wording=wording_for(limits[i]))
-        key = (row["employer_id"], row["seg_id"], row["substance_id"])
-        report.append(
-            ComplianceRow(
-                **_group_of(row),
-                first_sample=row["first_sample"],
-                last_sample=row["last_sample"],
-                en689=en689,
-                bayesian=posteriors.get(i),
-                limits=limits[i],
-                measurement_ids=row["measurement_id"],
-                figures=figures_in_unit(limits[i], en689, concentration_fits.get(i)),
-                review=_implausible_flags(row) + flagged.pop(key, []),
-                combined_shifts=[made_from[m] for m in row["measurement_id"] if m in made_from] if made_from else [],
-            )
+    made = made_from or {}
+    columns = grouped.select(
+        *_NAMED, "first_sample", "last_sample", "measurement_id", "implausible_ids", "implausible_units", "combined_ids"
+    ).rows()
+    report = [
+        ComplianceRow(
+            **dict(zip(_NAMED, row[:6], strict=True)),
+            first_sample=row[6],
+            last_sample=row[7],
+            en689=assessment,
+            bayesian=posterior,
+            limits=kind.limits,
+            measurement_ids=row[8],
+            figures=figure,
+            review=_implausible_flags(row[9], row[10]) + flagged.pop((row[0], row[1], row[3]), []),
+            combined_shifts=[made[m] for m in row[11]],
         )
+        for row, assessment, posterior, kind, figure in zip(columns, en689, posteriors, limits, figures, strict=True)
+    ]
     return report + _uncompared_groups(flagged, not_comparable, names)
+
+
+def group_keys(
+    indices: pl.DataFrame,
+    names: pl.DataFrame,
+    made_from: Mapping[str, ShiftFromSamples] | None = None,
+    not_comparable: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """(employer_id, seg_id, substance_id, compared, data_key) of each row compliance_report
+    makes of these frames. data_key hashes everything the row is made of: the group's results
+    with their limits, how its shift results were combined, its results in a unit no limit
+    fits, its names, and the code (report_version); rows whose key is unchanged need not be
+    computed again. `compared`: the group has a result compared with a limit."""
+    made = pl.DataFrame(
+        {
+            "measurement_id": list(made_from or {}),
+            "made_from": [_ENCODER.encode(m) for m in (made_from or {}).values()],
+        },
+        schema={"measurement_id": pl.String, "made_from": pl.Binary},
+    )
+    compared = _hashed(indices.join(made, on="measurement_id", how="left"), "compared_hash")
+    keys = compared.with_columns(pl.lit(True).alias("compared"))
+    if not_comparable is not None:
+        flagged = _hashed(not_comparable, "flagged_hash")
+        keys = keys.join(flagged, on=_GROUP, how="full", coalesce=True).with_columns(
+            pl.col("compared").fill_null(False)
+        )
+    else:
+        keys = keys.with_columns(pl.lit(None, dtype=pl.UInt64).alias("flagged_hash"))
+    named = names.select("seg_id", "substance_id", pl.struct(pl.all()).hash().alias("names_hash"))
+    return (
+        keys.join(named, on=["seg_id", "substance_id"], how="left")
+        .select(
+            *_GROUP,
+            "compared",
+            pl.format(
+                "{}-{}", pl.struct("compared_hash", "flagged_hash", "names_hash").hash(), pl.lit(report_version())
+            ).alias("data_key"),
+        )
+        .sort(_GROUP)
+    )
+
+
+def _hashed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Per group of `frame` (its rows with a SEG): the sum of its rows' hashes, whatever their order."""
+    return (
+        frame.filter(pl.col("seg_id").is_not_null())
+        .with_columns(pl.struct(pl.all()).hash().alias(name))
+        .group_by(_GROUP)
+        .agg(pl.col(name).sum())
+    )
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+@functools.cache
+def report_version() -> str:
+    """A digest of the analytics code (a superset of what makes a report row) and of the
+    libraries it computes with, so rows kept from another version are made again."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *(here / "statistics").glob("*.py")]):
+        digest.update(path.read_bytes())
+    for library in (np, pl, scipy, msgspec):
+        digest.update(library.__version__.encode())
+    return digest.hexdigest()[:16]
+
+
+class _Limits(msgspec.Struct, frozen=True):
+    """The limits a group's results were judged against, in order of use, and how its texts
+    name them: shared by every group with the same limits."""
+
+    limits: list[LimitUsed]
+    wording: LimitWording
+    several_in_one_unit: bool
+
+    @classmethod
+    def of(cls, used: list[LimitUsed], numbers: tuple[int, ...]) -> _Limits:
+        limits = [used[i] for i in numbers]
+        return cls(limits, wording_for(limits), len(limits) > 1 and one_unit(limits))
+
+
+# The fields that name a report row's group: employer, SEG and substance.
+_NAMED = ("employer_id", "seg_id", "seg_name", "substance_id", "substance_name", "cas")
 
 
 def _group_of(row: dict[str, Any]) -> dict[str, Any]:
     """The fields that name a report row's group: employer, SEG and substance."""
-    return {name: row[name] for name in ("employer_id", "seg_id", "seg_name", "substance_id", "substance_name", "cas")}
+    return {name: row[name] for name in _NAMED}
 
 
-def _implausible_flags(row: dict[str, Any]) -> list[ReviewFlag]:
-    ids = row["implausible_ids"]
+def _implausible_flags(ids: list[str], units: list[str]) -> list[ReviewFlag]:
     if not ids:
         return []
-    return [
-        ReviewFlag(flag=IMPLAUSIBLE, measurement_ids=ids, reason=implausible_reason(len(ids), row["implausible_units"]))
-    ]
+    return [ReviewFlag(flag=IMPLAUSIBLE, measurement_ids=ids, reason=implausible_reason(len(ids), units))]
 
 
 def _unit_flags(not_comparable: pl.DataFrame | None) -> dict[tuple[str, str, str], list[ReviewFlag]]:
@@ -305,7 +441,7 @@ def _uncompared_groups(
     flagged: Mapping[tuple[str, str, str], list[ReviewFlag]], not_comparable: pl.DataFrame | None, names: pl.DataFrame
 ) -> list[ComplianceRow]:
     """A row for each SEG and substance whose results were all in a unit no limit fits, so
-    the report shows it rather than leaving it out without a word."""
+    the report shows it rather than leaving it out without a word; sorted by group."""
     if not flagged or not_comparable is None:
         return []
     keys = pl.DataFrame(list(flagged), schema=_GROUP, orient="row")
@@ -314,6 +450,7 @@ def _uncompared_groups(
         .group_by(_GROUP, maintain_order=True)
         .agg(pl.col("sampling_date").min().alias("first"), pl.col("sampling_date").max().alias("last"))
         .join(names, on=["seg_id", "substance_id"], how="left")
+        .sort(_GROUP)
     )
     return [
         ComplianceRow(
@@ -331,20 +468,9 @@ def _uncompared_groups(
 
 
 def _not_compared(flags: list[ReviewFlag]) -> Assessment:
-    return Assessment(
-        decision="insufficient_data",
-        test="none",
-        n=0,
-        n_censored=0,
-        gm=None,
-        gsd=None,
-        ur=None,
-        ur_critical=None,
-        ucl70_p95=None,
-        method=None,
-        warnings=[],
-        reassess_within_months=None,
-        reason="No result could be compared with a limit: " + "; ".join(flag.reason for flag in flags) + ".",
+    reason = "No result could be compared with a limit: " + "; ".join(flag.reason for flag in flags) + "."
+    return Assessment.without_fit(
+        decision="insufficient_data", test="none", n=0, n_censored=0, warnings=[], reason=reason
     )
 
 

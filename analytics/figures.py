@@ -12,9 +12,10 @@ Limits in different units share no unit; the indices then stand alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import msgspec
+import numpy as np
 from scipy import stats
 
 from analytics.statistics import Assessment, LimitWording, LognormalFit, ur_critical
@@ -28,7 +29,7 @@ __all__ = ["Figures", "figures_in_unit", "one_unit", "wording_for"]
 _Z95 = float(stats.norm.ppf(P95_PROBABILITY))
 
 
-class Figures(msgspec.Struct, frozen=True, kw_only=True):
+class Figures(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """GM, P95 and the 70 % UCL of the P95 in the unit of the limit in force (the latest of
     the group's limits), beside that limit; None where the test gives no such figure."""
 
@@ -57,37 +58,62 @@ def wording_for(limits: Sequence[LimitUsed]) -> LimitWording:
 
 
 def figures_in_unit(
-    limits: Sequence[LimitUsed], assessment: Assessment, concentrations: LognormalFit | ValueError | None
-) -> Figures:
-    """The group's figures in the unit of its latest limit: scaled index figures with one
-    limit, else from `concentrations`, the fit of its results in that unit (module doc)."""
-    latest = limits[-1]
-    if len(limits) == 1:
-        scale = latest.value
-        gm, p95, ucl = (None if x is None else x * scale for x in (assessment.gm, assessment.p95, assessment.ucl70_p95))
-        basis = "exposure index figures x the limit"
-    elif one_unit(limits) and isinstance(concentrations, LognormalFit) and assessment.test == "statistical":
-        gm, p95 = concentrations.gm, math.exp(concentrations.mu + _Z95 * concentrations.sigma)
-        ucl = math.exp(concentrations.mu + ur_critical(concentrations.n) * concentrations.sigma)
-        earlier = ", ".join(limit_text(limit) for limit in limits[:-1])
-        basis = f"fitted to the results in {latest.unit}; earlier results were judged against {earlier}"
-    else:
-        gm = p95 = ucl = None
-        basis = (
-            "limits in different units: see the exposure indices"
-            if not one_unit(limits)
-            else "no fitted distribution for this test"
+    limits: Sequence[Sequence[LimitUsed]],
+    assessments: Sequence[Assessment],
+    concentrations: Mapping[int, LognormalFit | ValueError],
+) -> list[Figures]:
+    """Each group's figures in the unit of its latest limit: scaled index figures with one
+    limit, else from `concentrations[i]`, the fit of group i's results in that unit (module
+    doc). The figures of all groups are rounded for display in one pass."""
+    raw: list[tuple[float | None, float | None, float | None]] = []
+    bases: list[str] = []
+    texts: dict[tuple[LimitUsed, ...], tuple[str, str]] = {}
+    for i, (group, assessment) in enumerate(zip(limits, assessments, strict=True)):
+        key = tuple(group)
+        if key not in texts:
+            texts[key] = (limit_text(group[-1]), _basis(group))
+        fit = concentrations.get(i)
+        if len(group) == 1:
+            scale = group[-1].value
+            gm, p95, ucl = assessment.gm, assessment.p95, assessment.ucl70_p95
+            raw.append((_times(gm, scale), _times(p95, scale), _times(ucl, scale)))
+            bases.append(texts[key][1])
+        elif one_unit(group) and isinstance(fit, LognormalFit) and assessment.test == "statistical":
+            raw.append(
+                (
+                    fit.gm,
+                    math.exp(fit.mu + _Z95 * fit.sigma),
+                    math.exp(fit.mu + ur_critical(fit.n) * fit.sigma),
+                )
+            )
+            bases.append(texts[key][1])
+        else:
+            raw.append((None, None, None))
+            bases.append("no fitted distribution for this test" if one_unit(group) else texts[key][1])
+    shown = rounded(np.array(raw, dtype=np.float64).reshape(-1, 3)).tolist()
+    return [
+        Figures(
+            unit=group[-1].unit,
+            limit=group[-1].value,
+            limit_text=texts[tuple(group)][0],
+            gm=None if values[0] is None else figures[0],
+            p95=None if values[1] is None else figures[1],
+            ucl70_p95=None if values[2] is None else figures[2],
+            basis=basis,
         )
-    return Figures(
-        unit=latest.unit,
-        limit=latest.value,
-        limit_text=limit_text(latest),
-        gm=_shown(gm),
-        p95=_shown(p95),
-        ucl70_p95=_shown(ucl),
-        basis=basis,
-    )
+        for group, values, figures, basis in zip(limits, raw, shown, bases, strict=True)
+    ]
 
 
-def _shown(figure: float | None) -> float | None:
-    return None if figure is None else float(rounded(figure))
+def _times(figure: float | None, scale: float) -> float | None:
+    return None if figure is None else figure * scale
+
+
+def _basis(limits: Sequence[LimitUsed]) -> str:
+    """How a group's figures in the unit were made, when they were (figures_in_unit)."""
+    if len(limits) == 1:
+        return "exposure index figures x the limit"
+    if not one_unit(limits):
+        return "limits in different units: see the exposure indices"
+    earlier = ", ".join(limit_text(limit) for limit in limits[:-1])
+    return f"fitted to the results in {limits[-1].unit}; earlier results were judged against {earlier}"

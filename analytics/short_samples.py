@@ -116,10 +116,10 @@ WITH short AS (
     WHERE m.sample_type = 'personal_air' AND m.sampled_minutes < {minimum}
       AND coalesce(m.value, m.lod) > 0 {where}
 ),
-workers AS (SELECT DISTINCT worker_id, substance_id FROM short WHERE worker_id IS NOT NULL),
+short_workers AS (SELECT DISTINCT worker_id, substance_id FROM short WHERE worker_id IS NOT NULL),
 long_days AS (
     SELECT DISTINCT l.worker_id, l.substance_id, CAST(l.sampling_start AS DATE) AS day
-    FROM {results} l JOIN workers w ON l.worker_id = w.worker_id AND l.substance_id = w.substance_id
+    FROM {results} l JOIN short_workers w ON l.worker_id = w.worker_id AND l.substance_id = w.substance_id
     WHERE l.sample_type = 'personal_air' AND l.sampled_minutes >= {minimum}
 ),
 shifts AS (

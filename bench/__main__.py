@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from bench import aggregates, compliance, generator, history, ingest, registration, report, stores
+from bench import aggregates, compliance, generator, history, ingest, lab_import, registration, report, stores
 from bench.common import REPO
 
 
@@ -25,6 +25,7 @@ class _Entry(NamedTuple):
 SECTIONS: dict[str, _Entry] = {
     generator.NAME: _Entry(generator.add_arguments, generator.run),
     ingest.NAME: _Entry(ingest.add_arguments, ingest.run),
+    lab_import.NAME: _Entry(lab_import.add_arguments, lab_import.run),
     compliance.NAME: _Entry(compliance.add_arguments, compliance.run),
     history.NAME: _Entry(history.add_arguments, history.run),
     aggregates.NAME: _Entry(aggregates.add_arguments, aggregates.run),

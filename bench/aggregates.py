@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> Section:
         "",
         "aggregate = counts of workers, employers and results, GM, GSD, P50/P90/P95, share of non-detects and "
         "share above the limit in force on each date (limit timeline built and joined in the same call), and the "
-        "largest employer's share for the dominance rule, per cell. Median of 3 runs each. Peak RSS is this "
-        "benchmark process's.",
+        "largest employer's share for the dominance rule, per cell: one DuckDB query over the frames of "
+        "registry/store/frames.py, after one small query for the substances and units the timeline must cover. "
+        "Median of 3 runs each. Peak RSS is this benchmark process's.",
     ]
     return Section(name=NAME, title="Exposure aggregates with disclosure control", machine=where, body="\n".join(body))
 

@@ -15,9 +15,11 @@ import datetime as dt
 import json
 import random
 import resource
+import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -41,6 +43,7 @@ from bench.common import (
 from bench.report import Section, table
 from bench.stores import StoreCache
 from registry.demo import valid_bsn
+from registry.store.backends import DuckDBFile, PostgresServer, StoreLocation, connect
 from schemas.exposure import MeasurementBatch, MeasurementIn
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -61,8 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--workers", type=int, default=200, help="workers registered over HTTP to measure on")
     group.add_argument("--single", type=int, default=500, help="sequential single-measurement POSTs")
+    group.add_argument(
+        "--concurrent-clients", type=int, default=8, help="clients posting single measurements at once (default 8)"
+    )
+    group.add_argument(
+        "--concurrent-single", type=int, default=2000, help="single-measurement POSTs shared by those clients"
+    )
+    group.add_argument("--commits", type=int, default=200, help="one-row durable commits timed on the store's disk")
     group.add_argument("--batches", type=int, default=20, help="batch POSTs")
     group.add_argument("--batch-size", type=int, default=5000, help="measurements per batch (at most 10,000)")
+    group.add_argument(
+        "--bad-requests", type=int, default=3, help="batches of 10,000 bad items of each kind posted to the registry"
+    )
     group.add_argument(
         "--ingest-postgres",
         metavar="DSN",
@@ -128,6 +141,7 @@ def run(args: argparse.Namespace) -> Section:
             setup = _register(registry.url, api_key, args.workers, args.seed)
             rng = random.Random(args.seed)
             singles = [msgspec.json.encode(_item(rng, setup)) for _ in range(args.single)]
+            concurrent = [msgspec.json.encode(_item(rng, setup)) for _ in range(args.concurrent_single)]
             batches = [
                 msgspec.json.encode(MeasurementBatch(items=[_item(rng, setup) for _ in range(args.batch_size)]))
                 for _ in range(args.batches)
@@ -140,18 +154,26 @@ def run(args: argparse.Namespace) -> Section:
                 _post(server.url, api_key, "/api/v1/measurements/batch", [small], 500)
                 _say(f"{server.name}: {args.single} single POSTs")
                 timings[server.name, "single"] = _post(server.url, api_key, "/api/v1/measurements", singles, 1)
+                _say(f"{server.name}: {args.concurrent_single} single POSTs from {args.concurrent_clients} clients")
+                timings[server.name, "concurrent"] = _post_concurrently(
+                    server.url, api_key, "/api/v1/measurements", concurrent, args.concurrent_clients
+                )
                 _say(f"{server.name}: {args.batches} batches of {args.batch_size}")
                 timings[server.name, "batch"] = _post(
                     server.url, api_key, "/api/v1/measurements/batch", batches, args.batch_size
                 )
+            _say(f"registry: {args.bad_requests} batches of 10,000 bad items of each kind")
+            bad = _post_bad(registry.url, api_key, _bad_batches(rng, setup), args.bad_requests)
             rss = {server.name: server.peak_rss_kib() for server in (registry, baseline)}
+            _say(f"{args.commits} one-row durable commits on the same store")
+            commit = _durable_commits(_probe_location(Path(tmp), store), args.commits)
     size = f"{args.measurements:,} measurements in the store" if args.measurements else "empty store"
     # One block per store and size in docs/benchmarks.md, so a 10 M run keeps the 1 M one.
     return Section(
         name=f"{NAME}{'-postgres' if store else ''}-{args.measurements}",
         title=f"Measurement ingest over HTTP, {'PostgreSQL' if store else 'embedded'} store, {size}",
         machine=where,
-        body=_body(args, setup, timings, rss, prefill),
+        body=_body(args, setup, timings, rss, prefill, commit, bad),
     )
 
 
@@ -257,15 +279,182 @@ def _post(url: str, api_key: str, path: str, bodies: Sequence[bytes], rows_each:
     return _Timing(requests=len(bodies), rows=len(bodies) * rows_each, seconds=seconds, latencies=latencies)
 
 
+def _post_concurrently(url: str, api_key: str, path: str, bodies: Sequence[bytes], clients: int) -> _Timing:
+    """`clients` threads, each with its own keep-alive connection, post their share of
+    `bodies` one after another; all start together. Seconds are the whole run's wall time."""
+    shares = [list(bodies[i::clients]) for i in range(clients)]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[str] = []
+    start = threading.Barrier(clients + 1)
+
+    def client(share: list[bytes], measured: list[float]) -> None:
+        with _client(url, api_key) as http:
+            start.wait()
+            for body in share:
+                sent = time.perf_counter()
+                answer = http.post(path, content=body)
+                measured.append(time.perf_counter() - sent)
+                if answer.status_code != 201:
+                    failures.append(f"{url}{path} answered {answer.status_code}: {answer.text[:500]}")
+                    return
+
+    threads = [threading.Thread(target=client, args=work, daemon=True) for work in zip(shares, latencies, strict=True)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(failures[0])
+    every = [t for measured in latencies for t in measured]
+    return _Timing(requests=len(bodies), rows=len(bodies), seconds=seconds, latencies=every)
+
+
+class _Refused(msgspec.Struct, frozen=True):
+    """Batches of bad items: how long the registry took to refuse each, and its answer's size."""
+
+    latencies: list[float]
+    answer_bytes: int
+    total_errors: int
+    listed: int
+
+
+def _bad_batches(rng: random.Random, setup: _Setup) -> dict[str, bytes]:
+    """10,000 bad items of two kinds: a value of the wrong type and an unknown field in each
+    (the body does not fit the schema: read item by item), or a worker the employer never
+    registered (the body decodes; the store's rule refuses every item)."""
+    items = [msgspec.to_builtins(_item(rng, setup)) for _ in range(10_000)]
+    schema = [{**item, "value": f"{n},5", "monster": f"M-{n}"} for n, item in enumerate(items)]
+    store = [{**item, "worker_id": str(uuid.UUID(int=rng.getrandbits(128), version=4))} for item in items]
+    return {
+        "10,000 bad items (a wrong type and an unknown field in each)": msgspec.json.encode({"items": schema}),
+        "10,000 bad items (each names a worker not registered)": msgspec.json.encode({"items": store}),
+    }
+
+
+def _post_bad(url: str, api_key: str, bodies: dict[str, bytes], requests: int) -> dict[str, _Refused]:
+    refused = {}
+    with _client(url, api_key) as client:
+        for kind, body in bodies.items():
+            latencies, size, answer = [], 0, None
+            for _ in range(requests):
+                sent = time.perf_counter()
+                answer = client.post("/api/v1/measurements/batch", content=body)
+                latencies.append(time.perf_counter() - sent)
+                size = max(size, len(answer.content))
+                if answer.status_code != 422:
+                    raise RuntimeError(f"a bad batch answered {answer.status_code}: {answer.text[:500]}")
+            problem = answer.json() if answer is not None else {}
+            listed = len(problem.get("errors", []))
+            refused[kind] = _Refused(latencies, size, problem.get("total_errors", listed), listed)
+    return refused
+
+
+def _batch_goals(timings: dict[tuple[str, str], _Timing], bad: dict[str, _Refused]) -> str:
+    """The batch goals of issue 15: rows/s against the same-run baseline, and how a batch of
+    10,000 bad items is refused (time and size of the answer)."""
+    registry, baseline = timings["registry", "batch"], timings["baseline", "batch"]
+    ratio = registry.rows_per_s / baseline.rows_per_s if baseline.rows_per_s else 0.0
+    rows = [
+        [
+            "batch ingest rows/s",
+            f"{registry.rows_per_s:,.0f} ({ratio:.2f} x baseline)",
+            f"baseline {baseline.rows_per_s:,.0f}",
+            "≥ 0.5 x baseline",
+            "yes" if ratio >= 0.5 else "no",
+        ]
+    ]
+    for kind, refused in bad.items():
+        p50, worst = percentile(refused.latencies, 50), max(refused.latencies)
+        rows.append(
+            [
+                f"{kind}: answered",
+                f"p50 {p50:,.2f} s, slowest {worst:,.2f} s; {refused.answer_bytes / 1024:,.0f} KiB "
+                f"({refused.listed:,} of {refused.total_errors:,} errors listed)",
+                "",
+                "≤ 0.5 s, ≤ 1 MiB",
+                "yes" if worst <= 0.5 and refused.answer_bytes <= 1024 * 1024 else "no",
+            ]
+        )
+    return table(["goal", "registry", "same-run reference", "bound", "met"], rows)
+
+
+def _probe_location(tmp: Path, store: Sequence[str]) -> StoreLocation:
+    """Where to time a bare commit: an encrypted DuckDB file beside the server's store (the
+    same disk), or the server's PostgreSQL schema."""
+    if store:
+        options = dict(zip(store[::2], store[1::2], strict=True))
+        return PostgresServer(dsn=options["--postgres"], schema=options["--postgres-schema"])
+    return DuckDBFile(path=tmp / "commit-probe" / "probe.duckdb", encryption_key_hex=secrets.token_hex(32))
+
+
+def _durable_commits(location: StoreLocation, count: int) -> _Timing:
+    """One durable commit, as cheap as it gets through the store's own SQL layer: BEGIN,
+    INSERT one row, COMMIT (DuckDB syncs its WAL; PostgreSQL its own), `count` times."""
+    con = connect(location)
+    try:
+        con.execute("CREATE TABLE IF NOT EXISTS commit_probe (n INTEGER, written TIMESTAMP)")
+        latencies: list[float] = []
+        started = time.perf_counter()
+        for n in range(count):
+            sent = time.perf_counter()
+            con.execute("BEGIN TRANSACTION")
+            con.execute("INSERT INTO commit_probe VALUES (?, now())", [n])
+            con.execute("COMMIT")
+            latencies.append(time.perf_counter() - sent)
+        seconds = time.perf_counter() - started
+        con.execute("DROP TABLE commit_probe")
+    finally:
+        con.close()
+    return _Timing(requests=count, rows=count, seconds=seconds, latencies=latencies)
+
+
+def _goals(args: argparse.Namespace, timings: dict[tuple[str, str], _Timing], commit: _Timing) -> str:
+    """The single-POST goals of issue 15, each against its same-run baseline."""
+    registry, baseline = timings["registry", "concurrent"], timings["baseline", "concurrent"]
+    ratio = registry.rows_per_s / baseline.rows_per_s if baseline.rows_per_s else 0.0
+    p50 = percentile(timings["registry", "single"].latencies, 50) * 1000
+    base_p50 = percentile(timings["baseline", "single"].latencies, 50) * 1000
+    commit_p50 = percentile(commit.latencies, 50) * 1000
+    bound = base_p50 + 2 * commit_p50
+    return table(
+        ["goal", "registry", "same-run reference", "bound", "met"],
+        [
+            [
+                f"single POST, {args.concurrent_clients} concurrent clients, requests/s",
+                f"{registry.rows_per_s:,.0f} ({ratio:.2f} x baseline)",
+                f"baseline {baseline.rows_per_s:,.0f}",
+                "≥ 0.5 x baseline",
+                "yes" if ratio >= 0.5 else "no",
+            ],
+            [
+                "single POST, one sequential client, p50 ms",
+                f"{p50:,.1f}",
+                f"baseline p50 {base_p50:,.1f}; one durable commit p50 {commit_p50:,.1f}",
+                f"≤ {bound:,.1f} (baseline p50 + 2 x commit)",
+                "yes" if p50 <= bound else "no",
+            ],
+        ],
+    )
+
+
 def _body(
     args: argparse.Namespace,
     setup: _Setup,
     timings: dict[tuple[str, str], _Timing],
     rss: dict[str, float],
     prefill: _Prefill | None,
+    commit: _Timing,
+    bad: dict[str, _Refused],
 ) -> str:
     rows: list[list[str]] = []
-    for kind, label in (("single", "single POST"), ("batch", f"batch POST ({args.batch_size:,} per request)")):
+    for kind, label in (
+        ("single", "single POST"),
+        ("concurrent", f"single POST, {args.concurrent_clients} concurrent clients"),
+        ("batch", f"batch POST ({args.batch_size:,} per request)"),
+    ):
         base = timings["baseline", kind]
         for server in ("registry", "baseline"):
             t = timings[server, kind]
@@ -282,8 +471,24 @@ def _body(
                     f"{percentile(t.latencies, 95) * 1000:,.1f}",
                 ]
             )
+    commit_row = [
+        "one durable commit (BEGIN, INSERT one row, COMMIT) on the same store",
+        f"{commit.requests:,}",
+        f"{commit.rows:,}",
+        f"{commit.seconds:,.2f}",
+        f"{commit.rows_per_s:,.0f}",
+        "",
+        f"{percentile(commit.latencies, 50) * 1000:,.1f}",
+        f"{percentile(commit.latencies, 95) * 1000:,.1f}",
+    ]
     parts = [
-        table(["endpoint", "requests", "rows", "seconds", "rows/s", "÷ baseline", "p50 ms", "p95 ms"], rows),
+        table(
+            ["endpoint", "requests", "rows", "seconds", "rows/s", "÷ baseline", "p50 ms", "p95 ms"], [*rows, commit_row]
+        ),
+        "",
+        _goals(args, timings, commit),
+        "",
+        _batch_goals(timings, bad),
         "",
         table(
             ["process", "peak RSS (VmHWM)"],
@@ -330,11 +535,13 @@ def _body(
         f"{setup.seconds:,.1f} s ({setup.requests / setup.seconds:,.0f} requests/s, sequential).",
         "",
         "One client, sequential requests over one keep-alive connection, on the same machine as the "
-        "server; both servers get identical request bodies (personal air samples of the registered "
+        f"server (the concurrent row: {args.concurrent_clients} such clients at once, each its own connection); "
+        "both servers get identical request bodies (personal air samples of the registered "
         "workers, ~10 % non-detects). The baseline (`bench/baseline_app.py`) is Litestar + msgspec "
         "decoding the same `MeasurementIn` / `MeasurementBatch` types and answering 201 with a tiny "
         "body; the registry also authenticates the key, checks every rule against the store, writes "
-        "the rows and the audit entries in one durable transaction and answers with the stored records. "
+        "the rows and the audit entries in one durable transaction and answers with each item's id, status "
+        "and warnings (the stored records only on `Prefer: return=representation`). "
         "Before timing, each server gets 20 single POSTs and one batch of 500 as warm-up.",
     ]
     return "\n".join(parts)

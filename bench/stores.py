@@ -21,7 +21,7 @@ from bench.common import REPO, run_registry
 __all__ = ["StoreCache", "SyntheticStore", "add_arguments", "add_sizes_option", "sizes"]
 
 _MADE_FROM = [
-    "registry/synthetic.py",
+    "registry/synthetic/*.py",
     "registry/runtime.py",
     "registry/store/migrations/*.sql",
     "analytics/reference/*.csv",

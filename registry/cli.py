@@ -179,22 +179,27 @@ def cmd_limits_list(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
         io.err.write(f"no limit values in force on {day}" + (f" for {args.substance!r}\n" if args.substance else "\n"))
 
 
+def cmd_import(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
+    """A lab's file for an employer, as POST /api/v1/measurements/import takes it."""
+    from registry.lab_import.command import import_lab_file
+
+    _print_json(io, import_lab_file(rt, args.file, args.employer, args.mapping, io))
+
+
 def cmd_report(rt: Runtime, args: argparse.Namespace, io: Io) -> None:
     from analytics.statistics import PRIORS
-    from registry.services.compliance import ComplianceInput, load_inputs, report_of
+    from registry.services.compliance_rows import report_rows
 
     if args.prior not in PRIORS:
         raise CommandFailed(f"--prior: {args.prior!r} is not one of {', '.join(PRIORS)}")
-
-    def inputs(work: Work) -> ComplianceInput:
-        employer = org_table.employer_by_kvk(work.tx, normalise_kvk(args.kvk)) if args.kvk else None
-        if args.kvk and employer is None:
+    gate = _operator(rt)
+    employer_id = None
+    if args.kvk:
+        employer = gate.read(lambda w: org_table.employer_by_kvk(w.tx, normalise_kvk(args.kvk)))
+        if employer is None:
             raise CommandFailed(f"no employer with KvK number {args.kvk}")
-        work.note_list("compliance_report")
-        return load_inputs(work.tx, str(employer.id) if employer else None)
-
-    data = _operator(rt).read(inputs)
-    for row in report_of(data, bayesian=not args.no_bayesian, prior=args.prior):
+        employer_id = str(employer.id)
+    for row in report_rows(gate, employer_id, bayesian=not args.no_bayesian, prior=args.prior):
         _print_json(io, row)
 
 
@@ -384,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The operator's files a command reads or writes, by argument name: sent along with, or
     # written back from, a command run inside the server (registry/operator_channel.py).
-    parser.set_defaults(reads=(), writes=())
+    parser.set_defaults(reads=(), writes=(), reads_binary=())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init", help="create the key file and an empty encrypted store").set_defaults(run=cmd_init)
@@ -434,6 +439,20 @@ def build_parser() -> argparse.ArgumentParser:
     limits_list.add_argument("--on", metavar="DATE", help="YYYY-MM-DD (default today)")
     limits_list.add_argument("--json", action="store_true", help="one JSON object per row, with every field")
     limits_list.set_defaults(run=cmd_limits_list)
+
+    import_cmd = sub.add_parser(
+        "import",
+        help="record a lab's file of results (CSV or xlsx) for an employer, all or nothing, with a progress bar",
+    )
+    import_cmd.add_argument("file", help="the lab's CSV or xlsx, header in row 1 ('-' reads standard input)")
+    import_cmd.add_argument("--employer", required=True, metavar="KVK", help="the employer it is recorded for")
+    import_cmd.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="a column mapping as JSON (as PUT /api/v1/measurements/import/mapping takes it); "
+        "default: the employer's saved mapping, else the template's headers",
+    )
+    import_cmd.set_defaults(run=cmd_import, reads=("mapping",), reads_binary=("file",))
 
     report = sub.add_parser("report", help="EN 689 compliance per SEG and substance, one JSON object per line")
     report.add_argument("--kvk", help="only this employer")

@@ -41,6 +41,15 @@ class Io:
         except OSError as exc:
             raise CommandFailed(f"cannot read {path}: {exc.strerror}") from None
 
+    def read_bytes(self, path: str) -> bytes:
+        """The file's bytes (a spreadsheet); "-" is standard input."""
+        if path == "-":
+            return sys.stdin.buffer.read()
+        try:
+            return Path(path).read_bytes()
+        except OSError as exc:
+            raise CommandFailed(f"cannot read {path}: {exc.strerror}") from None
+
     def write_text(self, path: str, text: str) -> None:
         try:
             Path(path).write_text(text, encoding="utf-8")

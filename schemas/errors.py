@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-class FieldError(msgspec.Struct, frozen=True):
+class FieldError(msgspec.Struct, frozen=True, gc=False):  # two strings: never in a reference cycle
     """One bad field: where it is (a JSON-pointer-like path such as items[3].bsn) and why."""
 
     field: str
@@ -49,14 +49,24 @@ class RegistryError(Exception):
 
 
 class InvalidInput(RegistryError):
-    """Input broke one or more rules; `errors` names every bad field."""
+    """Input broke one or more rules; `errors` names every bad field, or, for a batch, the
+    first of them: then `total_errors` counts them all and `invalid_items` the bad items."""
 
     status = 422
     slug = "invalid-input"
     title = "Invalid input"
 
-    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+    def __init__(
+        self,
+        errors: list[FieldError],
+        detail: str | None = None,
+        *,
+        total_errors: int | None = None,
+        invalid_items: int | None = None,
+    ) -> None:
         self.errors = errors
+        self.total_errors = total_errors
+        self.invalid_items = invalid_items
         fields = ", ".join(e.field or "(body)" for e in errors[:5])
         more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
         super().__init__(detail or f"{len(errors)} invalid field(s): {fields}{more}")

@@ -25,6 +25,8 @@ from schemas.units import Dimension, UnitError, canonical_unit, dimension_of
 
 __all__ = [
     "MAX_BATCH_ITEMS",
+    "BatchItemResult",
+    "BatchResult",
     "MeasurementBatch",
     "MeasurementIn",
     "MeasurementOut",
@@ -44,17 +46,6 @@ Matrix = Literal["blood", "urine", "exhaled_air", "hair", "other"]
 LevelBand = Literal["below_10pct_limit", "below_50pct_limit", "below_limit", "above_limit"]
 LevelBasis = Literal["measured", "analogy", "model", "expert_estimate"]
 Frequency = Literal["daily", "weekly", "monthly", "occasionally"]
-
-_AIR_DIMENSIONS = {
-    Dimension.MASS_CONCENTRATION,
-    Dimension.VOLUME_FRACTION,
-    Dimension.FIBRE_CONCENTRATION,
-}
-_BIOLOGICAL_DIMENSIONS = {
-    Dimension.BIOLOGICAL_MASS_PER_VOLUME,
-    Dimension.BIOLOGICAL_MOLAR,
-    Dimension.BIOLOGICAL_PER_CREATININE,
-}
 
 
 class SegIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -91,7 +82,36 @@ class SegMemberOut(msgspec.Struct, kw_only=True):
     end_date: dt.date | None
 
 
-def _check_unit(field: str, unit: str, allowed: set[Dimension], what: str) -> Iterator[FieldError]:
+# Why a measurement is refused: the rules below, and their vectorised form for a batch
+# (schemas/measurement_columns.py), give the same reasons.
+NAME_THE_SUBSTANCE = "name the substance by substance_cas or substance_id"
+CAS_OR_ID = "give substance_cas or substance_id, not both"
+LOD_NEEDED = "a result below the limit of detection needs the lod"
+NO_VALUE_BELOW_LOD = "a result below the lod has no value; send only lod"
+VALUE_NEEDED = "required unless below_lod is true (then send lod)"
+BIOLOGICAL_WORKER = "a biological sample belongs to a worker"
+BIOLOGICAL_MATRIX = "required for a biological sample (blood, urine, ...)"
+BIOLOGICAL_ANALYTE = "required for a biological sample"
+AIR_VOLUME_OF_AIR = "only an air sample has an air volume"
+MATRIX_OF_BIOLOGICAL = "only a biological sample has a matrix"
+PERSONAL_NAMES_WHO = "a personal sample names the worker or the SEG it represents"
+STATIC_NOT_WORN = "a static sample is not worn by a worker; use seg_id or site_id"
+LONGER_THAN_SAMPLING = "is longer than sampling_end - sampling_start"
+RPE_NEEDED = "name the respiratory protection the protection_factor belongs to"
+AIR_DIMENSIONS = frozenset({Dimension.MASS_CONCENTRATION, Dimension.VOLUME_FRACTION, Dimension.FIBRE_CONCENTRATION})
+BIOLOGICAL_DIMENSIONS = frozenset(
+    {Dimension.BIOLOGICAL_MASS_PER_VOLUME, Dimension.BIOLOGICAL_MOLAR, Dimension.BIOLOGICAL_PER_CREATININE}
+)
+
+
+def unit_problems(unit: str, *, biological: bool) -> list[FieldError]:
+    """Whether `unit` is a unit of the sample's kind (a batch asks once per distinct unit)."""
+    if biological:
+        return list(_check_unit("unit", unit, BIOLOGICAL_DIMENSIONS, "a biological sample"))
+    return list(_check_unit("unit", unit, AIR_DIMENSIONS, "an air sample"))
+
+
+def _check_unit(field: str, unit: str, allowed: frozenset[Dimension], what: str) -> Iterator[FieldError]:
     try:
         dimension = dimension_of(unit)
     except UnitError as exc:
@@ -105,13 +125,15 @@ def _substance_problems(cas: str | None, substance_id: uuid.UUID | None) -> Iter
     """A substance is named by CAS number or, for agents without one (hardwood dust,
     diesel exhaust), by the catalogue's substance_id."""
     if cas is None and substance_id is None:
-        yield FieldError(field="substance_cas", reason="name the substance by substance_cas or substance_id")
+        yield FieldError(field="substance_cas", reason=NAME_THE_SUBSTANCE)
     elif cas is not None and substance_id is not None:
-        yield FieldError(field="substance_id", reason="give substance_cas or substance_id, not both")
+        yield FieldError(field="substance_id", reason=CAS_OR_ID)
     yield from check_identifier("substance_cas", cas, normalise_cas)
 
 
-class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+# gc=False: a measurement holds scalars only (no reference cycle is possible), so the
+# thousands of a batch are never traversed by the garbage collector.
+class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """One sample's result, as a lab reports it.
 
     A non-detect is `below_lod: true` with the `lod`; its value is never stored as 0.
@@ -145,6 +167,8 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     protection_factor: Annotated[float, msgspec.Meta(ge=1)] | None = None
 
     def problems(self) -> Iterator[FieldError]:
+        """The rules of one measurement. A batch checks the same rules over whole columns
+        (schemas/measurement_columns.py); tests hold the two equal."""
         yield from _substance_problems(self.substance_cas, self.substance_id)
         yield from self._result_problems()
         yield from self._sample_type_problems()
@@ -154,47 +178,38 @@ class MeasurementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         if self.sampled_minutes is not None and self.sampling_start.tzinfo and self.sampling_end.tzinfo:
             span = (self.sampling_end - self.sampling_start).total_seconds() / 60
             if self.sampled_minutes > span + 1e-9:
-                yield FieldError(field="sampled_minutes", reason="is longer than sampling_end - sampling_start")
+                yield FieldError(field="sampled_minutes", reason=LONGER_THAN_SAMPLING)
         if self.protection_factor is not None and self.rpe is None:
-            yield FieldError(
-                field="rpe",
-                reason="name the respiratory protection the protection_factor belongs to",
-            )
+            yield FieldError(field="rpe", reason=RPE_NEEDED)
 
     def _result_problems(self) -> Iterator[FieldError]:
         if self.below_lod:
             if self.lod is None:
-                yield FieldError(field="lod", reason="a result below the limit of detection needs the lod")
+                yield FieldError(field="lod", reason=LOD_NEEDED)
             if self.value is not None:
-                yield FieldError(field="value", reason="a result below the lod has no value; send only lod")
+                yield FieldError(field="value", reason=NO_VALUE_BELOW_LOD)
         elif self.value is None:
-            yield FieldError(field="value", reason="required unless below_lod is true (then send lod)")
+            yield FieldError(field="value", reason=VALUE_NEEDED)
 
     def _sample_type_problems(self) -> Iterator[FieldError]:
         if self.sample_type == "biological":
-            yield from _check_unit("unit", self.unit, _BIOLOGICAL_DIMENSIONS, "a biological sample")
+            yield from unit_problems(self.unit, biological=True)
             if self.worker_id is None:
-                yield FieldError(field="worker_id", reason="a biological sample belongs to a worker")
+                yield FieldError(field="worker_id", reason=BIOLOGICAL_WORKER)
             if self.matrix is None:
-                yield FieldError(field="matrix", reason="required for a biological sample (blood, urine, ...)")
+                yield FieldError(field="matrix", reason=BIOLOGICAL_MATRIX)
             if self.analyte is None:
-                yield FieldError(field="analyte", reason="required for a biological sample")
+                yield FieldError(field="analyte", reason=BIOLOGICAL_ANALYTE)
             if self.air_volume_l is not None:
-                yield FieldError(field="air_volume_l", reason="only an air sample has an air volume")
+                yield FieldError(field="air_volume_l", reason=AIR_VOLUME_OF_AIR)
             return
-        yield from _check_unit("unit", self.unit, _AIR_DIMENSIONS, "an air sample")
+        yield from unit_problems(self.unit, biological=False)
         if self.matrix is not None:
-            yield FieldError(field="matrix", reason="only a biological sample has a matrix")
+            yield FieldError(field="matrix", reason=MATRIX_OF_BIOLOGICAL)
         if self.sample_type == "personal_air" and self.worker_id is None and self.seg_id is None:
-            yield FieldError(
-                field="worker_id",
-                reason="a personal sample names the worker or the SEG it represents",
-            )
+            yield FieldError(field="worker_id", reason=PERSONAL_NAMES_WHO)
         if self.sample_type == "static_air" and self.worker_id is not None:
-            yield FieldError(
-                field="worker_id",
-                reason="a static sample is not worn by a worker; use seg_id or site_id",
-            )
+            yield FieldError(field="worker_id", reason=STATIC_NOT_WORN)
 
 
 class MeasurementBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -203,7 +218,7 @@ class MeasurementBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     items: Annotated[list[MeasurementIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]
 
 
-class MeasurementOut(msgspec.Struct, kw_only=True):
+class MeasurementOut(msgspec.Struct, kw_only=True, gc=False):
     id: uuid.UUID
     employer_id: uuid.UUID
     sample_type: str
@@ -235,6 +250,24 @@ class MeasurementOut(msgspec.Struct, kw_only=True):
     # In the answer to recording it: what to check at once (a unit no limit of the substance
     # fits, a value beyond its plausibility bound), Dutch first.
     warnings: list[str] = []
+
+
+class BatchItemResult(msgspec.Struct, kw_only=True, gc=False):
+    """One item of a stored batch: its index in the request, the new measurement's id, and
+    what to check at once (as MeasurementOut.warnings)."""
+
+    index: int
+    id: uuid.UUID
+    status: Literal["created"]
+    warnings: list[str]
+
+
+class BatchResult(msgspec.Struct, kw_only=True):
+    """The default answer to a batch (`Prefer: return=minimal`): every item was stored, in the
+    request's order. `Prefer: return=representation` answers with the stored records instead."""
+
+    total: int
+    items: list[BatchItemResult]
 
 
 class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -272,7 +305,7 @@ class RegistrationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         if self.level_value is not None and self.level_unit is None:
             yield FieldError(field="level_unit", reason="required with level_value")
         if self.level_unit is not None:
-            yield from _check_unit("level_unit", self.level_unit, _AIR_DIMENSIONS, "an exposure level")
+            yield from _check_unit("level_unit", self.level_unit, AIR_DIMENSIONS, "an exposure level")
         if self.basis == "measured" and not self.measurement_ids and self.level_value is None:
             yield FieldError(
                 field="measurement_ids",

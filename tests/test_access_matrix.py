@@ -198,6 +198,27 @@ COMPANY_LIMIT = {
 }
 HUISNORM_A = "Huisnorm A 4711"
 
+# A lab's column mapping (the template's own headers, so the lab file below still fits).
+IMPORT_MAPPING = {
+    "columns": {
+        "sample_type": "Monstertype",
+        "substance_cas": "CAS-nummer",
+        "worker_id": "Werknemer-id",
+        "value": "Concentratie",
+        "unit": "Eenheid",
+        "sampling_start": "Begin monstername",
+        "sampling_end": "Einde monstername",
+    }
+}
+LAB_FILE_HEADER = "Monstertype;CAS-nummer;Werknemer-id;Concentratie;Eenheid;Begin monstername;Einde monstername"
+
+
+def _lab_file(worker_id: str) -> bytes:
+    """A lab's CSV with one result for the worker, as POST /measurements/import takes it."""
+    row = f"personal_air;71-43-2;{worker_id};0,113;mg/m3;04-03-2024 07:30;04-03-2024 15:00"
+    return f"{LAB_FILE_HEADER}\n{row}\n".encode()
+
+
 # What each caller may never see in any answer (besides what it sent itself).
 P_RECORDS = {"wa", "wc", "wg", "mA", "mC", "bA", "rA", "facts_p"}
 Q_RECORDS = {"wb", "mB", "bB", "rB"}
@@ -313,6 +334,16 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
         _expect(403, A=422, B=422, C=422, G=422, hygienist=422),
     ),
     ("POST", "/api/v1/measurements/batch", {"batch": "{wa}"}, _expect(403, A=201, hygienist=201, B=422, C=422, G=422)),
+    # lab import: the employer (or its mandated hygienist) only; its mapping and template are its own
+    ("GET", "/api/v1/measurements/import/mapping", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    ("PUT", "/api/v1/measurements/import/mapping", IMPORT_MAPPING, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    ("GET", "/api/v1/measurements/import/template?format=xlsx", None, _only(200, 403, "A", "B", "C", "G", "hygienist")),
+    (
+        "POST",
+        "/api/v1/measurements/import",
+        {"lab_file": "{wa}"},
+        _expect(403, A=201, hygienist=201, B=422, C=422, G=422),
+    ),
     ("POST", "/api/v1/registrations", {"entry": "{wa}"}, _expect(403, A=201, hygienist=201, B=422, C=422, G=422)),
     ("POST", "/api/v1/segs", {"name": "Nieuwe SEG"}, _only(201, 403, "A", "B", "C", "G", "hygienist")),
     (
@@ -353,11 +384,14 @@ def _fill(template: Any, ids: dict[str, str]) -> Any:
     return template
 
 
-def _body(template: dict[str, Any] | None, ids: dict[str, str]) -> dict[str, Any] | None:
-    """Request bodies; a few shorthands stand for whole records built around one worker id."""
+def _body(template: dict[str, Any] | None, ids: dict[str, str]) -> dict[str, Any] | bytes | None:
+    """Request bodies; a few shorthands stand for whole records built around one worker id
+    (and a lab's file, which is not JSON)."""
     if template is None:
         return None
     filled = _fill(template, ids)
+    if "lab_file" in filled:
+        return _lab_file(filled["lab_file"])
     if "sample" in filled:
         return air_sample(filled["sample"], value=0.111)
     if "sample_after_end" in filled:
@@ -387,11 +421,16 @@ def test_matrix(world: World, method: str, path: str, body: dict[str, Any] | Non
         ids["fresh_bsn"] = next(FRESH_BSNS)
         url = _fill(path, ids)
         payload = _body(body, ids)
-        response = world.callers[caller].request(method, url, json=payload)
+        if isinstance(payload, bytes):
+            response = world.callers[caller].request(method, url, content=payload, headers={"Content-Type": "text/csv"})
+        else:
+            response = world.callers[caller].request(method, url, json=payload)
         assert response.status_code == status, f"{caller}: {method} {url} -> {response.status_code} {response.text}"
         if status >= 400:
             assert response.headers["content-type"].startswith("application/problem+json"), caller
-        sent = url + (msgspec.json.encode(payload).decode() if payload else "")
+        sent = url + (
+            payload.decode() if isinstance(payload, bytes) else msgspec.json.encode(payload).decode() if payload else ""
+        )
         for name, value in _markers(world, caller).items():
             if value not in sent:
                 at = response.text.find(value)

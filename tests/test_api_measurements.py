@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from registry.services.workers import NO_SUCH_WORKER
 from tests.conftest import Employer, Server
 from tests.helpers import air_sample, new_worker
 
@@ -64,10 +65,59 @@ def test_batch_retry_is_idempotent_too(live: Live) -> None:
         worker = new_worker(client)
         body = {"items": [air_sample(worker, lab_report_id=f"B-{i}") for i in range(5)]}
         headers = {"Idempotency-Key": str(uuid.uuid4())}
-        ids = [m["id"] for m in client.post("/api/v1/measurements/batch", json=body, headers=headers).json()["items"]]
+        created = client.post("/api/v1/measurements/batch", json=body, headers=headers)
+        ids = [m["id"] for m in created.json()["items"]]
         again = client.post("/api/v1/measurements/batch", json=body, headers=headers)
-        assert again.status_code == 201 and [m["id"] for m in again.json()["items"]] == ids
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == created.json() and len(set(ids)) == 5
         assert client.get("/api/v1/measurements", params={"worker_id": worker}).json()["total"] == 5
+
+
+def test_a_batch_answers_ids_and_status_and_the_records_when_asked(live: Live) -> None:
+    server, first, _ = live
+    with server.client(first.api_key) as client:
+        worker = new_worker(client)
+        items = [air_sample(worker, lab_report_id=f"P-{i}") for i in range(3)]
+        items[1] |= {"substance_cas": "1332-21-4", "value": 5000, "unit": "f/cm3"}  # implausible: a warning
+        minimal = client.post("/api/v1/measurements/batch", json={"items": items})
+        assert minimal.status_code == 201, minimal.text
+        assert "Preference-Applied" not in minimal.headers and minimal.headers["Vary"] == "Prefer"
+        answer = minimal.json()
+        assert answer["total"] == 3 and [m["index"] for m in answer["items"]] == [0, 1, 2]
+        assert {m["status"] for m in answer["items"]} == {"created"}
+        assert set(answer["items"][0]) == {"index", "id", "status", "warnings"}
+        assert answer["items"][0]["warnings"] == [] and answer["items"][1]["warnings"][0].startswith("onwaarschijnlijk")
+        for m in answer["items"]:
+            assert client.get(f"/api/v1/measurements/{m['id']}").json()["worker_id"] == worker
+
+        asked = {"Prefer": "respond-async, return=representation", "Idempotency-Key": str(uuid.uuid4())}
+        full = client.post("/api/v1/measurements/batch", json={"items": items}, headers=asked)
+        assert full.status_code == 201, full.text
+        assert full.headers["Preference-Applied"] == "return=representation"
+        page = full.json()
+        assert page["total"] == page["limit"] == 3 and page["offset"] == 0
+        assert [m["lab_report_id"] for m in page["items"]] == ["P-0", "P-1", "P-2"]
+        assert page["items"][0]["worker_id"] == worker and page["items"][0]["value"] == 0.42
+        assert page["items"][1]["warnings"] == answer["items"][1]["warnings"]
+        stored = [client.get(f"/api/v1/measurements/{m['id']}").json() for m in page["items"]]
+        assert [{**m, "warnings": []} for m in page["items"]] == stored
+
+        # A replay answers as the first answer did, whatever the retry prefers.
+        retry = client.post(
+            "/api/v1/measurements/batch", json={"items": items}, headers={**asked, "Prefer": "return=minimal"}
+        )
+        assert retry.headers["Idempotent-Replayed"] == "true" and retry.json() == page
+        assert "Preference-Applied" not in retry.headers
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        first_minimal = client.post("/api/v1/measurements/batch", json={"items": items}, headers=key)
+        replayed = client.post(
+            "/api/v1/measurements/batch", json={"items": items}, headers={**key, "Prefer": "return=representation"}
+        )
+        assert replayed.json() == first_minimal.json() and replayed.headers["Idempotent-Replayed"] == "true"
+        applied = client.post(
+            "/api/v1/measurements/batch", json={"items": items[:1]}, headers={"Prefer": "return=minimal"}
+        )
+        assert applied.headers["Preference-Applied"] == "return=minimal" and applied.json()["total"] == 1
 
 
 def test_a_bad_batch_reports_every_bad_item_and_stores_nothing(live: Live) -> None:
@@ -120,6 +170,66 @@ def test_a_batch_may_name_only_its_own_segs_and_sites(live: Live) -> None:
         accepted = client.post("/api/v1/measurements/batch", json={"items": items[:1]})
         assert accepted.status_code == 201, accepted.text
         assert client.get("/api/v1/measurements").json()["total"] == before + 1
+
+
+def test_ten_thousand_bad_items_are_counted_and_the_first_thousand_listed(live: Live) -> None:
+    server, first, second = live
+    with server.client(first.api_key) as client, server.client(second.api_key) as other:
+        worker = new_worker(client)
+        foreign = new_worker(other)
+        before = client.get("/api/v1/measurements").json()["total"]
+        # Each item: a value of the wrong type and an unknown field (the body does not decode).
+        items = [air_sample(worker, value=f"{i},5", monster=f"M-{i}") for i in range(10_000)]
+        refused = client.post("/api/v1/measurements/batch", json={"items": items})
+        assert refused.status_code == 422 and len(refused.content) <= 1024 * 1024
+        problem = refused.json()
+        assert problem["total_errors"] == 20_000 and problem["invalid_items"] == 10_000
+        assert len(problem["errors"]) == 1_000
+        assert [e["field"] for e in problem["errors"][:3]] == ["items[0].monster", "items[0].value", "items[1].monster"]
+        assert problem["errors"][-1] == {
+            "field": "items[499].value",
+            "pointer": "/items/499/value",
+            "reason": "Expected `float | null`, got `str`",
+        }
+        assert "20,000 error(s) in 10,000 of the measurements" in problem["detail"]
+        # Each item: another employer's worker (the body decodes; the store's rule refuses).
+        items = [air_sample(foreign, lab_report_id=f"F-{i}") for i in range(10_000)]
+        refused = client.post("/api/v1/measurements/batch", json={"items": items})
+        assert refused.status_code == 422 and len(refused.content) <= 1024 * 1024
+        problem = refused.json()
+        assert problem["total_errors"] == problem["invalid_items"] == 10_000 and len(problem["errors"]) == 1_000
+        assert {e["reason"] for e in problem["errors"]} == {NO_SUCH_WORKER}
+        assert foreign not in refused.text
+        assert client.get("/api/v1/measurements").json()["total"] == before
+
+
+def test_a_large_batch_with_a_few_bad_items_stores_nothing(live: Live) -> None:
+    server, first, second = live
+    with server.client(first.api_key) as client, server.client(second.api_key) as other:
+        worker = new_worker(client)
+        foreign = new_worker(other)
+        before = client.get("/api/v1/measurements").json()["total"]
+        items = [air_sample(worker, lab_report_id=f"MIX-{i}") for i in range(3_000)]
+        items[500]["value"] = "veel"  # the form: the body no longer decodes in one go
+        items[1000]["unit"] = "bananas"  # a rule of one measurement
+        items[1500]["worker_id"] = foreign  # a rule of the store
+        items[2999]["sampling_end"] = items[2999]["sampling_start"]
+        refused = client.post("/api/v1/measurements/batch", json={"items": items})
+        assert refused.status_code == 422, refused.text[:500]
+        found = [(e["field"], e["reason"]) for e in refused.json()["errors"]]
+        assert [field for field, _ in found] == [
+            "items[500].value",
+            "items[1000].unit",
+            "items[1500].worker_id",
+            "items[2999].sampling_end",
+        ]
+        assert found[0][1] == "Expected `float | null`, got `str`" and found[1][1].startswith("unknown unit 'bananas'")
+        assert found[2][1] == NO_SUCH_WORKER and found[3][1] == "must be after sampling_start"
+        assert refused.json()["total_errors"] == refused.json()["invalid_items"] == 4
+        assert client.get("/api/v1/measurements").json()["total"] == before
+        good = [item for i, item in enumerate(items) if i not in (500, 1000, 1500, 2999)]
+        assert client.post("/api/v1/measurements/batch", json={"items": good}).json()["total"] == 2_996
+        assert client.get("/api/v1/measurements").json()["total"] == before + 2_996
 
 
 def test_a_batch_of_ten_thousand_is_accepted(live: Live) -> None:
@@ -207,6 +317,15 @@ def test_openapi_and_docs_are_served_locally(live: Live) -> None:
         spec = client.get("/schema/openapi.json").json()
         assert "/api/v1/measurements/batch" in spec["paths"]
         assert "MeasurementIn" in spec["components"]["schemas"]
+        batch = spec["paths"]["/api/v1/measurements/batch"]["post"]
+        shapes = batch["responses"]["201"]["content"]["application/json"]["schema"]["oneOf"]
+        assert {shape["$ref"].rsplit("/", 1)[1] for shape in shapes} == {
+            "BatchResult",
+            "Page_schemas.exposure.MeasurementOut_",
+        }
+        assert "Preference-Applied" in batch["responses"]["201"]["headers"]
+        assert [p["name"] for p in batch["parameters"] if p["in"] == "header"] == ["Prefer"]
+        assert {"total_errors", "invalid_items"} <= set(spec["components"]["schemas"]["Problem"]["properties"])
         page = client.get("/schema/swagger").text
         assert "https://" not in page and "/schema/assets/swagger-ui-bundle.js" in page
         assert client.get("/schema/assets/swagger-ui-bundle.js").status_code == 200

@@ -15,7 +15,7 @@ import pytest
 from analytics.statistics import assess
 from registry.access import Actor, ActorKind, Purpose, Work
 from registry.runtime import Runtime
-from registry.services import compliance, exposure_groups, measurements, organisations, workers
+from registry.services import compliance, compliance_rows, exposure_groups, measurements, organisations, workers
 from schemas.exposure import MeasurementIn, SegIn, SegMemberIn
 from schemas.organisation import EmployerIn
 from schemas.people import EmploymentIn, WorkerIn
@@ -78,7 +78,7 @@ def test_2_3_at_a_limit_of_23_is_not_compliant_in_the_report_as_in_a_direct_call
     work, worker, seg = _setup(runtime)
     _record(work, worker, seg, CARBON_MONOXIDE, [("2025-02-03T07:00", v, None, 480) for v in (0.5, 1.0)])
     _record(work, worker, seg, CARBON_MONOXIDE, [("2025-02-04T07:00", 2.3, None, 480)])
-    (row,) = work.read(compliance.employer_report)
+    (row,) = compliance_rows.employer_report(work)
     direct = assess([0.5, 1.0, 2.3], [False, False, False], 23.0)
     assert row.en689.decision == direct.decision == "inconclusive"
     assert row.en689.test == "preliminary" and row.en689.n == 3
@@ -93,7 +93,7 @@ def test_a_non_detect_below_3_45_at_23_with_4_results_gets_one_verdict(runtime: 
         [("2025-03-03T07:00", None, 3.45, 480), ("2025-03-04T07:00", 1.0, None, 480),
          ("2025-03-05T07:00", 2.0, None, 480), ("2025-03-06T07:00", 0.5, None, 480)],
     )  # fmt: skip
-    (row,) = work.read(compliance.employer_report)
+    (row,) = compliance_rows.employer_report(work)
     direct = assess([3.45, 1.0, 2.0, 0.5], [True, False, False, False], 23.0)
     assert row.en689.decision == direct.decision == "compliant"
 
@@ -102,7 +102,7 @@ def test_the_report_speaks_in_the_unit_of_the_limit(runtime: Runtime) -> None:
     work, worker, seg = _setup(runtime)
     values = [0.050, 0.080, 0.110, 0.060, 0.090, 0.070]  # mg/m3 benzene; NL limit 0.7 mg/m3 since 2017-10-01
     _record(work, worker, seg, BENZENE, [(f"2019-0{i + 1}-15T07:00", v, None, 480) for i, v in enumerate(values)])
-    (row,) = work.read(compliance.employer_report)
+    (row,) = compliance_rows.employer_report(work)
     logs = [math.log(v) for v in values]
     gm = math.exp(statistics.fmean(logs))
     figures = row.figures
@@ -130,7 +130,7 @@ def test_the_15_minute_lead_exceedance(runtime: Runtime) -> None:
         "The 8-h TWA of at least 0.0625 mg/m3 is above the limit of 0.03 mg/m3 (EU-BOELV, 8 h TWA, 2026)."
     )
     assert found.exposure_index == pytest.approx(0.0625 / 0.03)
-    assert work.read(compliance.employer_report) == []  # a lower bound is no EN 689 result
+    assert compliance_rows.employer_report(work) == []  # a lower bound is no EN 689 result
 
 
 def test_short_samples_of_one_shift_are_one_8_hour_twa(runtime: Runtime) -> None:
@@ -144,7 +144,7 @@ def test_short_samples_of_one_shift_are_one_8_hour_twa(runtime: Runtime) -> None
     (found,) = work.read(compliance.employer_exceedances)
     assert (found.value, found.limit.value) == (0.9, 0.7) and len(found.measurement_ids) == 3
     assert found.basis.startswith("8-h TWA of 3 samples of one shift covering 180 min, time-weighted")
-    (row,) = work.read(compliance.employer_report)
+    (row,) = compliance_rows.employer_report(work)
     assert row.en689.n == 1 and row.measurement_ids == [found.measurement_id]
     (shift,) = row.combined_shifts
     assert shift.measurement_ids == found.measurement_ids and shift.kind == "combined"

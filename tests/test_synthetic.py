@@ -470,7 +470,7 @@ def test_a_broken_off_load_of_the_seed_is_refused_by_its_taken_bsns(
     rt = open_runtime(make_place(tmp_path, kind).settings())
     try:
         with monkeypatch.context() as patch:
-            patch.setattr(synthetic, "_write_careers", _break_off)
+            patch.setattr(synthetic.write, "careers", _break_off)
             with pytest.raises(RuntimeError, match="broke off"):
                 generate(rt, measurements=1500, seed=3, progress=False)
         with rt.db.read() as tx:
@@ -489,13 +489,3 @@ def test_a_broken_off_load_of_the_seed_is_refused_by_its_taken_bsns(
 
 def _break_off(*args: object, **kwargs: object) -> None:
     raise RuntimeError("the load broke off")
-
-
-def test_identity_contexts_that_the_worker_service_cannot_open_are_refused_before_writing(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(synthetic, "_IDENTITY_CONTEXTS", ("workers.bsn", "workers.naam", "workers.birth_date"))
-    with pytest.raises(RuntimeError, match="encrypts identities differently"):
-        generate(runtime, measurements=1500, seed=3, progress=False)
-    with runtime.db.read() as tx:
-        assert tx.scalar("SELECT count(*) FROM employers") == tx.scalar("SELECT count(*) FROM workers") == 0

@@ -14,6 +14,7 @@ which passes each result with its own limit, always agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import cache
 from typing import Literal
 
@@ -24,14 +25,15 @@ from scipy import stats
 
 from analytics.statistics import exact
 from analytics.statistics.lognormal import (
-    BoolArray,
     FitMethod,
-    FloatArray,
     LognormalFit,
     as_measurements,
     describe_fit,
     fit_lognormal,
+    fit_lognormal_sets,
 )
+from analytics.statistics.sets import BoolArray, FloatArray, IntArray, Sets
+from analytics.statistics.shapiro import shapiro_p_values
 from analytics.wording import shown
 
 Decision = Literal["compliant", "non_compliant", "inconclusive", "insufficient_data"]
@@ -101,7 +103,7 @@ class StatisticalResult(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-class Assessment(msgspec.Struct, frozen=True, kw_only=True):
+class Assessment(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """EN 689 verdict for one SEG, with the numbers behind it.  gm, p95 and ucl70_p95 are in
     the unit of the OEL; with one OEL per result (the report), exposure indices."""
 
@@ -120,6 +122,35 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     p95: float | None = None  # point estimate exp(mu + z_0.95 sigma)
     method_detail: str | None = None  # the fit and its sigma convention, e.g. "mle, sigma scaled by sqrt(n/(n-1))"
+
+    @classmethod
+    def without_fit(
+        cls,
+        *,
+        decision: Decision,
+        test: TestName,
+        n: int,
+        n_censored: int,
+        warnings: list[str],
+        reason: str,
+        months: int | None = None,
+    ) -> Assessment:
+        """A verdict that rests on no fitted distribution: the preliminary test, or none."""
+        return cls(
+            decision=decision,
+            test=test,
+            n=n,
+            n_censored=n_censored,
+            gm=None,
+            gsd=None,
+            ur=None,
+            ur_critical=None,
+            ucl70_p95=None,
+            method=None,
+            warnings=warnings,
+            reassess_within_months=months,
+            reason=reason,
+        )
 
 
 _Z95 = float(stats.norm.ppf(P95_PROBABILITY))
@@ -155,20 +186,37 @@ def preliminary_test(
 def _preliminary(v: FloatArray, c: BoolArray, oel: _Oel, wording: LimitWording) -> PreliminaryResult:
     if v.size not in PRELIMINARY_FRACTION:
         raise ValueError(f"the preliminary test takes 3, 4 or 5 results, got {v.size}")
-    fraction = PRELIMINARY_FRACTION[v.size]
     o = oel.each
-    limits = fraction * o
-    threshold = fraction * oel.scale
-    at = f"{fraction:g} x {wording.name} = {wording.show(threshold)}"
+    limits = PRELIMINARY_FRACTION[v.size] * o
+    outcome: _Outcome
     if np.any(exact.above(v[~c], o[~c])):
+        outcome = "exceeds"
+    elif np.all(np.where(c, exact.at_most(v, limits), exact.below(v, limits))):
+        outcome = "below"
+    elif np.all(exact.below(v[~c], limits[~c])):
+        outcome = "lod_above"
+    else:
+        outcome = "between"
+    return _preliminary_result(outcome, v.size, oel.scale, wording)
+
+
+# How a preliminary test ended: a detect above the OEL, all below the fraction, a non-detect's
+# LOD above the fraction (and the detects below it), or a result between the fraction and the OEL.
+_Outcome = Literal["exceeds", "below", "lod_above", "between"]
+_OUTCOMES: tuple[_Outcome, ...] = ("exceeds", "below", "lod_above", "between")
+
+
+def _preliminary_result(outcome: _Outcome, n: int, scale: float, wording: LimitWording) -> PreliminaryResult:
+    fraction = PRELIMINARY_FRACTION[n]
+    threshold = fraction * scale
+    at = f"{fraction:g} x {wording.name} = {wording.show(threshold)}"
+    if outcome == "exceeds":
         return PreliminaryResult(
             decision="non_compliant", threshold=threshold, reason=f"A detected result exceeds {wording.name}."
         )
-    if np.all(np.where(c, exact.at_most(v, limits), exact.below(v, limits))):
-        return PreliminaryResult(
-            decision="compliant", threshold=threshold, reason=f"All {v.size} results are below {at}."
-        )
-    if np.all(exact.below(v[~c], limits[~c])):
+    if outcome == "below":
+        return PreliminaryResult(decision="compliant", threshold=threshold, reason=f"All {n} results are below {at}.")
+    if outcome == "lod_above":
         reason = (
             f"A non-detect's LOD is above {at}, so it cannot prove compliance; use a more sensitive method "
             "or collect at least 6 results."
@@ -217,19 +265,31 @@ def _statistical(
     ur = (math.log(oel.scale) - fit.mu) / fit.sigma
     critical = ur_critical(fit.n)
     ucl = math.exp(fit.mu + critical * fit.sigma)
-    basis = f"n = {fit.n}"
-    if fit.n_censored:
-        basis += f", {fit.method} fit with {fit.n_censored} non-detect(s)"
-    if ur >= critical:
-        decision: Decision = "compliant"
+    decision: Decision = "compliant" if ur >= critical else "non_compliant"
+    reason = _statistical_reason(decision, ur, critical, ucl, fit.n, fit.n_censored, fit.method, wording)
+    return StatisticalResult(decision=decision, fit=fit, ur=ur, ur_critical=critical, ucl70_p95=ucl, reason=reason)
+
+
+def _statistical_reason(
+    decision: Decision,
+    ur: float,
+    critical: float,
+    ucl: float,
+    n: int,
+    n_censored: int,
+    method: str,
+    wording: LimitWording,
+) -> str:
+    basis = f"n = {n}"
+    if n_censored:
+        basis += f", {method} fit with {n_censored} non-detect(s)"
+    if decision == "compliant":
         verdict = f"U_R = {ur:.3f} >= U_R,crit = {critical:.3f} ({basis}): the 70 % upper confidence limit"
         outcome = "is below"
     else:
-        decision = "non_compliant"
         verdict = f"U_R = {ur:.3f} < U_R,crit = {critical:.3f} ({basis}): the 70 % upper confidence limit"
         outcome = "is not below"
-    reason = f"{verdict} of the 95th percentile, {wording.show(ucl)}, {outcome} {wording.name}."
-    return StatisticalResult(decision=decision, fit=fit, ur=ur, ur_critical=critical, ucl70_p95=ucl, reason=reason)
+    return f"{verdict} of the 95th percentile, {wording.show(ucl)}, {outcome} {wording.name}."
 
 
 def reassessment_months(gm: float, oel: float) -> int:
@@ -262,23 +322,33 @@ def seg_warnings(values: npt.ArrayLike, censored: npt.ArrayLike, oel: npt.ArrayL
 
 def _warnings(v: FloatArray, c: BoolArray, oel: _Oel, gsd: float | None, wording: LimitWording) -> list[str]:
     """seg_warnings on results already checked (as_measurements) and checked OELs."""
-    found: list[str] = []
     o = oel.each
+    over = int(np.count_nonzero(exact.above(v[~c], o[~c])))
+    p_value = None
+    if not c.any() and v.size >= MIN_STATISTICAL_RESULTS:
+        p_value = float(stats.shapiro(np.log(v / o)).pvalue)
+    insensitive = int(np.count_nonzero(exact.above(v[c], METHOD_SENSITIVITY_FRACTION * o[c])))
+    return _warning_texts(gsd, over, p_value, insensitive, wording)
+
+
+def _warning_texts(
+    gsd: float | None, over: int, p_value: float | None, insensitive: int, wording: LimitWording
+) -> list[str]:
+    """The warnings of `seg_warnings` from what they count: `over` detected results above the
+    OEL, the Shapiro-Wilk `p_value` of the log results (None: not tested), `insensitive`
+    non-detects with an LOD above METHOD_SENSITIVITY_FRACTION x OEL."""
+    found: list[str] = []
     if gsd is not None and gsd > GSD_HETEROGENEITY_LIMIT:
         found.append(
             f"GSD = {gsd:.2f} > {GSD_HETEROGENEITY_LIMIT:g}: the SEG may not be homogeneous; re-examine its definition."
         )
-    over = int(np.count_nonzero(exact.above(v[~c], o[~c])))
     if over:
         found.append(f"{over} detected result(s) exceed {wording.name}; investigate the cause and re-examine the SEG.")
-    if not c.any() and v.size >= MIN_STATISTICAL_RESULTS:
-        p_value = float(stats.shapiro(np.log(v / o)).pvalue)
-        if p_value < LOGNORMALITY_ALPHA:
-            found.append(
-                f"The log results fail a Shapiro-Wilk normality test (p = {p_value:.3f}); the data "
-                "may be bimodal or mix several SEGs."
-            )
-    insensitive = int(np.count_nonzero(exact.above(v[c], METHOD_SENSITIVITY_FRACTION * o[c])))
+    if p_value is not None and p_value < LOGNORMALITY_ALPHA:
+        found.append(
+            f"The log results fail a Shapiro-Wilk normality test (p = {p_value:.3f}); the data "
+            "may be bimodal or mix several SEGs."
+        )
     if insensitive:
         found.append(
             f"{insensitive} non-detect(s) have an LOD above {METHOD_SENSITIVITY_FRACTION:g} x {wording.name}; "
@@ -299,43 +369,70 @@ def assess(
     """Apply the EN 689 test that fits the number of results and summarise the verdict.
 
     `oel` is one OEL or one per result (module doc); `fit` is these results' (or, with one
-    OEL per result, their indices') fit_lognormal outcome when already known
-    (fit_lognormal_many); `wording` names the OEL in the texts."""
+    OEL per result, their indices') fit_lognormal outcome when already known; `wording` names
+    the OEL in the texts. `assess_sets` gives the same for many sets at once."""
     v, c = as_measurements(values, censored)
     o = _Oel.of(oel, v.size)
     words = wording or o.wording()
     n, n_censored = int(v.size), int(np.count_nonzero(c))
     if n < min(PRELIMINARY_FRACTION):
-        return _no_test(v, c, o, words, f"Only {n} result(s); EN 689 needs at least 3.")
+        return _untested(n, n_censored, _warnings(v, c, o, None, words), _too_few(n))
     if n < MIN_STATISTICAL_RESULTS:
         preliminary = _preliminary(v, c, o, words)
         # No GM is fitted here; the highest result (or LOD) is an upper bound for it.
         highest = float(np.max(v / o.each)) if o.per_result else float(v.max())
         months = reassessment_months(highest, o.scale) if preliminary.decision == "compliant" else None
-        return Assessment(
-            decision=preliminary.decision,
-            test="preliminary",
-            n=n,
-            n_censored=n_censored,
-            gm=None,
-            gsd=None,
-            ur=None,
-            ur_critical=None,
-            ucl70_p95=None,
-            method=None,
-            warnings=_warnings(v, c, o, None, words),
-            reassess_within_months=months,
-            reason=preliminary.reason,
-        )
+        return _preliminary_assessment(preliminary, n, n_censored, _warnings(v, c, o, None, words), months)
     try:
         result = _statistical(v, c, o, method, fit, words)
     except ValueError as error:
-        return _no_test(v, c, o, words, f"The statistical test cannot be applied: {str(error).rstrip('.')}.")
+        return _untested(n, n_censored, _warnings(v, c, o, None, words), _not_applicable(str(error)))
+    fit = result.fit
+    return _statistical_assessment(
+        result,
+        n_censored,
+        _warnings(v, c, o, fit.gsd, words),
+        reassessment_months(fit.gm, o.scale) if result.decision == "compliant" else None,
+        math.exp(fit.mu + _Z95 * fit.sigma),
+    )
+
+
+def _too_few(n: int) -> str:
+    return f"Only {n} result(s); EN 689 needs at least 3."
+
+
+def _not_applicable(error: str) -> str:
+    return f"The statistical test cannot be applied: {error.rstrip('.')}."
+
+
+def _untested(n: int, n_censored: int, warnings: list[str], reason: str) -> Assessment:
+    return Assessment.without_fit(
+        decision="insufficient_data", test="none", n=n, n_censored=n_censored, warnings=warnings, reason=reason
+    )
+
+
+def _preliminary_assessment(
+    preliminary: PreliminaryResult, n: int, n_censored: int, warnings: list[str], months: int | None
+) -> Assessment:
+    return Assessment.without_fit(
+        decision=preliminary.decision,
+        test="preliminary",
+        n=n,
+        n_censored=n_censored,
+        warnings=warnings,
+        reason=preliminary.reason,
+        months=months,
+    )
+
+
+def _statistical_assessment(
+    result: StatisticalResult, n_censored: int, warnings: list[str], months: int | None, p95: float
+) -> Assessment:
     fit = result.fit
     return Assessment(
         decision=result.decision,
         test="statistical",
-        n=n,
+        n=fit.n,
         n_censored=n_censored,
         gm=fit.gm,
         gsd=fit.gsd,
@@ -343,30 +440,153 @@ def assess(
         ur_critical=result.ur_critical,
         ucl70_p95=result.ucl70_p95,
         method=fit.method,
-        warnings=_warnings(v, c, o, fit.gsd, words),
-        reassess_within_months=(reassessment_months(fit.gm, o.scale) if result.decision == "compliant" else None),
+        warnings=warnings,
+        reassess_within_months=months,
         reason=result.reason,
-        p95=math.exp(fit.mu + _Z95 * fit.sigma),
+        p95=p95,
         method_detail=describe_fit(fit),
     )
 
 
-def _no_test(v: FloatArray, c: BoolArray, o: _Oel, wording: LimitWording, reason: str) -> Assessment:
-    return Assessment(
-        decision="insufficient_data",
-        test="none",
-        n=int(v.size),
-        n_censored=int(np.count_nonzero(c)),
-        gm=None,
-        gsd=None,
-        ur=None,
-        ur_critical=None,
-        ucl70_p95=None,
-        method=None,
-        warnings=_warnings(v, c, o, None, wording),
-        reassess_within_months=None,
-        reason=reason,
+def assess_sets(sets: Sets, wordings: Sequence[LimitWording], method: FitMethod = "mle") -> list[Assessment]:
+    """`assess` of every set at once, each result against its own OEL (`sets.oel`), as the
+    report judges a SEG: the counts, tests, fits (fit_lognormal_sets) and Shapiro-Wilk tests
+    (shapiro_p_values) of all sets are computed over whole columns; only the answer's texts
+    and objects are made per set. `wordings` names the OEL of each set. Every result must be
+    valid (as_measurements), as the report's are."""
+    if len(wordings) != sets.n_sets:
+        raise ValueError(f"give one wording per set ({sets.n_sets}), got {len(wordings)}")
+    if not sets.n_sets:
+        return []
+    v, c, o, n = sets.values, sets.censored, sets.oel, sets.sizes
+    invalid = o[~(np.isfinite(o) & (o > 0.0))]
+    if invalid.size:
+        _check_oel(float(invalid[0]))
+    if n.min() < 1:
+        raise ValueError("no results given")
+    as_measurements(v, c)
+    owner = sets.owner
+    index = v / o
+    tested = n >= MIN_STATISTICAL_RESULTS
+    normality = tested & (sets.counted(c) == 0)
+    p_value = np.full(sets.n_sets, None, dtype=object)  # None: not tested
+    p_value[normality] = shapiro_p_values(sets.subset(normality), np.log(index)[normality[owner]])
+    fits = fit_lognormal_sets(Sets(index[tested[owner]], c[tested[owner]], o[tested[owner]], n[tested]), method)
+    mu, sigma = np.full(sets.n_sets, np.nan), np.full(sets.n_sets, np.nan)
+    mu[tested], sigma[tested] = fits.mu, fits.sigma
+    sizes, size_of = np.unique(n, return_inverse=True)
+    critical = np.array([ur_critical(int(size)) if size >= 2 else np.nan for size in sizes])[size_of]
+    with np.errstate(invalid="ignore"):
+        ur = (math.log(1.0) - mu) / sigma
+    over = sets.counted(_where(~c, exact.above(v[~c], o[~c])))
+    columns = _SetColumns(
+        n=n.tolist(),
+        n_censored=sets.counted(c).tolist(),
+        over=over.tolist(),
+        insensitive=sets.counted(_where(c, exact.above(v[c], METHOD_SENSITIVITY_FRACTION * o[c]))).tolist(),
+        p_value=p_value.tolist(),
+        outcome=_preliminary_sets(sets, over).tolist(),
+        months=_months_sets(np.where(tested, np.exp(mu), sets.largest(index))).tolist(),
+        mu=mu.tolist(),
+        sigma=sigma.tolist(),
+        ur=ur.tolist(),
+        critical=critical.tolist(),
+        ucl=np.exp(mu + critical * sigma).tolist(),
+        p95=np.exp(mu + _Z95 * sigma).tolist(),
+        errors={int(np.flatnonzero(tested)[k]): error for k, error in fits.errors.items()},
+        method=method,
     )
+    return [columns.assessment(k, words) for k, words in enumerate(wordings)]
+
+
+class _SetColumns(msgspec.Struct, frozen=True, kw_only=True):
+    """What `assess_sets` computed for every set, as lists, and each set's Assessment from it."""
+
+    n: list[int]
+    n_censored: list[int]
+    over: list[int]  # detected results above the OEL
+    insensitive: list[int]  # non-detects with an LOD above METHOD_SENSITIVITY_FRACTION x OEL
+    p_value: list[float | None]  # Shapiro-Wilk of the log indices (complete sets of 6 or more)
+    outcome: list[int]  # the preliminary test's, as an index into _OUTCOMES (sets of 3 to 5)
+    months: list[int]  # the re-assessment interval, for a compliant set
+    mu: list[float]  # the fit of the indices (sets of 6 or more)
+    sigma: list[float]
+    ur: list[float]
+    critical: list[float]
+    ucl: list[float]
+    p95: list[float]
+    errors: dict[int, str]  # why a set of 6 or more has no fit
+    method: FitMethod
+
+    def assessment(self, k: int, wording: LimitWording) -> Assessment:
+        n, n_censored = self.n[k], self.n_censored[k]
+        if n >= MIN_STATISTICAL_RESULTS and k not in self.errors:
+            fit = LognormalFit(
+                gm=math.exp(self.mu[k]),
+                gsd=math.exp(self.sigma[k]),
+                mu=self.mu[k],
+                sigma=self.sigma[k],
+                n=n,
+                n_censored=n_censored,
+                method=self.method,
+            )
+            ur, critical, ucl = self.ur[k], self.critical[k], self.ucl[k]
+            decision: Decision = "compliant" if ur >= critical else "non_compliant"
+            result = StatisticalResult(
+                decision=decision,
+                fit=fit,
+                ur=ur,
+                ur_critical=critical,
+                ucl70_p95=ucl,
+                reason=_statistical_reason(decision, ur, critical, ucl, n, n_censored, self.method, wording),
+            )
+            months = self.months[k] if decision == "compliant" else None
+            return _statistical_assessment(result, n_censored, self._warnings(k, fit.gsd, wording), months, self.p95[k])
+        warnings = self._warnings(k, None, wording)
+        if n < min(PRELIMINARY_FRACTION):
+            return _untested(n, n_censored, warnings, _too_few(n))
+        if n >= MIN_STATISTICAL_RESULTS:
+            return _untested(n, n_censored, warnings, _not_applicable(self.errors[k]))
+        preliminary = _preliminary_result(_OUTCOMES[self.outcome[k]], n, 1.0, wording)
+        months = self.months[k] if preliminary.decision == "compliant" else None
+        return _preliminary_assessment(preliminary, n, n_censored, warnings, months)
+
+    def _warnings(self, k: int, gsd: float | None, wording: LimitWording) -> list[str]:
+        return _warning_texts(gsd, self.over[k], self.p_value[k], self.insensitive[k], wording)
+
+
+def _preliminary_sets(sets: Sets, over: IntArray) -> IntArray:
+    """Per set, how its preliminary test ends, as an index into _OUTCOMES (meaningful for sets
+    of 3 to 5 results); `over` counts each set's detected results above the OEL."""
+    v, c, n = sets.values, sets.censored, sets.sizes
+    fractions = np.array([PRELIMINARY_FRACTION.get(size, np.nan) for size in range(max(PRELIMINARY_FRACTION) + 1)])
+    tested = np.isin(n, list(PRELIMINARY_FRACTION))[sets.owner]
+    limits = fractions[n[sets.owner[tested]]] * sets.oel[tested]
+    not_below = np.zeros(v.size, dtype=np.bool_)
+    not_below[tested] = np.where(c[tested], ~exact.at_most(v[tested], limits), ~exact.below(v[tested], limits))
+    outcome: IntArray = np.select(
+        [over > 0, sets.counted(not_below) == 0, sets.counted(~c & not_below) == 0],
+        [_OUTCOMES.index("exceeds"), _OUTCOMES.index("below"), _OUTCOMES.index("lod_above")],
+        _OUTCOMES.index("between"),
+    )
+    return outcome
+
+
+def _where(mask: BoolArray, values: BoolArray) -> BoolArray:
+    """A flag per result: `values` at the results `mask` selects, False elsewhere."""
+    flags = np.zeros(mask.size, dtype=np.bool_)
+    flags[mask] = values
+    return flags
+
+
+def _months_sets(gm: FloatArray) -> IntArray:
+    """reassessment_months(gm, 1) of every set (0 where gm is not a number)."""
+    bounds = np.array([bound for bound, _ in REASSESSMENT_MONTHS])
+    months = np.array([month for _, month in REASSESSMENT_MONTHS])
+    with np.errstate(invalid="ignore"):
+        below = exact.below(gm[:, None], bounds[None, :] * 1.0)
+    chosen: IntArray = np.where(np.isnan(gm), 0, months[np.argmax(below, axis=1)])
+    return chosen
 
 
 class _Oel:

@@ -36,11 +36,22 @@ SIGNIFICANT_DIGITS: Final = 12
 
 
 def compare(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.int8]:
-    """-1, 0 or 1 per element: the sign of a - b on the decimals (module doc)."""
-    x = np.asarray(a, dtype=np.float64)
-    y = np.asarray(b, dtype=np.float64)
-    shift = _shift(np.maximum(np.abs(x), np.abs(y)))
-    return np.sign(_scaled(x, shift) - _scaled(y, shift)).astype(np.int8)
+    """-1, 0 or 1 per element: the sign of a - b on the decimals (module doc). Where a and b
+    differ by more than _NEAR of the larger, rounding to SIGNIFICANT_DIGITS cannot change
+    their order, so only near-ties are rounded (as in above_sql)."""
+    x, y = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    top = np.maximum(np.abs(x), np.abs(y))
+    with np.errstate(invalid="ignore"):  # NaN compares as 0, as it always did
+        sign = np.array(np.sign(x - y), dtype=np.int8)
+        near = ~(np.abs(x - y) > _NEAR * top)
+        if near.any():
+            shift = _shift(top[near])
+            sign[near] = np.sign(_scaled(x[near], shift) - _scaled(y[near], shift))
+    return sign
+
+
+# Rounding both sides to 12 significant digits moves each by at most 5e-12 of the larger.
+_NEAR = 1e-9
 
 
 def below(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -69,7 +80,7 @@ def above_sql(a: str, b: str) -> str:
     def scaled(x: str) -> str:
         return f"(CASE WHEN {shift} >= 0 THEN round({x} * pow(10, {shift})) ELSE round({x} / pow(10, -{shift})) END)"
 
-    return f"(CASE WHEN abs({a} - {b}) > 1e-9 * {top} THEN {a} > {b} ELSE {scaled(a)} > {scaled(b)} END)"
+    return f"(CASE WHEN abs({a} - {b}) > {_NEAR} * {top} THEN {a} > {b} ELSE {scaled(a)} > {scaled(b)} END)"
 
 
 def rounded(a: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -8,7 +8,6 @@ substitution biases the GSD, and the GSD drives every EN 689 decision.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Literal, NamedTuple, get_args
 
 import msgspec
@@ -16,13 +15,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special, stats
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+from analytics.statistics.sets import BoolArray, FloatArray, IntArray, Sets
+
 FitMethod = Literal["mle", "ros"]
 
 # Below this the results carry no usable spread (GSD 1.000001); U_R would divide by ~0.
 _MIN_SIGMA = 1e-6
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_NOT_POSITIVE = "values must be finite and > 0; a non-detect is its LOD with censored=True, never 0"
+_NO_SPREAD = "the results show no spread, so the GSD cannot be estimated"
+_NO_MAXIMUM = "censored maximum likelihood found no maximum (do the detects vary?)"
 
 
 class LognormalFit(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,7 +66,7 @@ def as_measurements(values: npt.ArrayLike, censored: npt.ArrayLike) -> tuple[Flo
     if c.dtype != np.bool_:
         raise ValueError(f"censored must be a boolean array, got dtype {c.dtype}")
     if not np.all(np.isfinite(v)) or np.any(v <= 0.0):
-        raise ValueError("values must be finite and > 0; a non-detect is its LOD with censored=True, never 0")
+        raise ValueError(_NOT_POSITIVE)
     return v, c
 
 
@@ -98,36 +100,87 @@ def fit_lognormal(values: npt.ArrayLike, censored: npt.ArrayLike, method: FitMet
     return fit
 
 
-def fit_lognormal_many(
-    groups: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]], method: FitMethod = "mle"
-) -> list[LognormalFit | ValueError]:
-    """`fit_lognormal` for many sets of results at once: the fit, or the error that
-    fit_lognormal would raise. With method "mle", every set with non-detects is maximised in
-    one vectorised Newton iteration (a national report has ~10^5 SEGs; one at a time, the
-    Python overhead of small arrays dominated); a set it cannot settle is fitted alone."""
-    fitted: list[LognormalFit | ValueError] = []
-    pending: list[int] = []
-    logs: list[tuple[FloatArray, BoolArray]] = []
-    for i, (values, censored) in enumerate(groups):
-        try:
-            v, c = as_measurements(values, censored)
-            _require_detects(c)
-        except ValueError as error:
-            fitted.append(error)
-            continue
-        if method == "mle" and c.any():
-            pending.append(i)
-            logs.append((np.log(v), c))
-            fitted.append(ValueError("pending"))
+class Fits(NamedTuple):
+    """`fit_lognormal` of every set of a `Sets`, as columns. Where fit_lognormal would refuse a
+    set, `errors` holds its message and mu and sigma are NaN."""
+
+    mu: FloatArray
+    sigma: FloatArray
+    n: IntArray
+    n_censored: IntArray
+    method: FitMethod
+    errors: dict[int, str]
+
+    def fit(self, k: int) -> LognormalFit | ValueError:
+        """Set k's fit as fit_lognormal gives it, or the error it raises."""
+        if k in self.errors:
+            return ValueError(self.errors[k])
+        mu, sigma = float(self.mu[k]), float(self.sigma[k])
+        return LognormalFit(
+            gm=math.exp(mu),
+            gsd=math.exp(sigma),
+            mu=mu,
+            sigma=sigma,
+            n=int(self.n[k]),
+            n_censored=int(self.n_censored[k]),
+            method=self.method,
+        )
+
+
+def fit_lognormal_sets(sets: Sets, method: FitMethod = "mle") -> Fits:
+    """`fit_lognormal` for every set at once (a national report has ~10^5 SEGs; one at a time,
+    the Python overhead of small arrays dominated). Complete sets take the mean and SD of their
+    logs in one pass; with method "mle", every set with non-detects is maximised in one
+    vectorised Newton iteration, and a set it cannot settle is fitted alone, as are "ros" sets
+    with non-detects."""
+    if method not in get_args(FitMethod):
+        raise ValueError(f"unknown method {method!r}; use one of {get_args(FitMethod)}")
+    n, owner = sets.sizes, sets.owner
+    n_censored = sets.counted(sets.censored)
+    bad = ~np.isfinite(sets.values) | (sets.values <= 0.0)
+    errors: dict[int, str] = {int(k): "no results given" for k in np.flatnonzero(n == 0)}
+    errors |= {int(k): _NOT_POSITIVE for k in np.flatnonzero(sets.counted(bad) > 0)}
+    detects = n - n_censored
+    for k in np.flatnonzero(detects < 2):
+        errors.setdefault(int(k), f"at least 2 detected results are needed for a fit, got {detects[k]}")
+    usable = np.ones(sets.n_sets, dtype=np.bool_)
+    usable[list(errors)] = False
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(np.where(bad, 1.0, sets.values))
+        mean = sets.total(y) / n
+        sd = np.sqrt(sets.total((y - mean[owner]) ** 2) / (n - 1))
+    complete = usable & (n_censored == 0)
+    mu, sigma = np.where(complete, mean, np.nan), np.where(complete, sd, np.nan)
+    alone = usable & (n_censored > 0)
+    if method == "mle":
+        fitted_mu, log_sigma = np.full(sets.n_sets, np.nan), np.full(sets.n_sets, np.nan)
+        fitted_mu[alone], log_sigma[alone] = _censored_mle_many(_Stacked(y, sets.censored, owner, alone))
+        settled = alone & np.isfinite(fitted_mu)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu = np.where(settled, fitted_mu, mu)
+            sigma = np.where(settled, np.exp(log_sigma) * np.sqrt(n / (n - 1)), sigma)
+        alone &= ~settled
+    starts = sets.starts
+    for k in np.flatnonzero(alone):  # fit_lognormal's own path: BFGS after Newton, or ROS
+        part = slice(starts[k], starts[k] + n[k])
+        fit = _fit_or_error(sets.values[part], sets.censored[part], method)
+        if isinstance(fit, ValueError):
+            errors[int(k)] = str(fit)
         else:
-            fitted.append(_fit_or_error(v, c, method))
-    for i, theta, (y, c) in zip(pending, _censored_mle_many(logs), logs, strict=True):
-        if theta is None:
-            fitted[i] = _fit_or_error(np.exp(y), c, method)
-        else:
-            n = y.size
-            fitted[i] = _checked_fit(theta[0], math.exp(theta[1]) * math.sqrt(n / (n - 1)), y.size, c, method)
-    return fitted
+            mu[k], sigma[k] = fit.mu, fit.sigma
+    no_spread = usable & ~(np.isfinite(mu) & np.isfinite(sigma) & (sigma >= _MIN_SIGMA))
+    for k in np.flatnonzero(no_spread):
+        errors.setdefault(int(k), _NO_SPREAD)
+    failed = np.zeros(sets.n_sets, dtype=np.bool_)
+    failed[list(errors)] = True
+    return Fits(
+        mu=np.where(failed, np.nan, mu),
+        sigma=np.where(failed, np.nan, sigma),
+        n=n,
+        n_censored=n_censored,
+        method=method,
+        errors=errors,
+    )
 
 
 def _fit_or_error(v: FloatArray, c: BoolArray, method: FitMethod) -> LognormalFit | ValueError:
@@ -139,7 +192,7 @@ def _fit_or_error(v: FloatArray, c: BoolArray, method: FitMethod) -> LognormalFi
 
 def _checked_fit(mu: float, sigma: float, n: int, c: BoolArray, method: str) -> LognormalFit | ValueError:
     if not (math.isfinite(mu) and math.isfinite(sigma)) or sigma < _MIN_SIGMA:
-        return ValueError("the results show no spread, so the GSD cannot be estimated")
+        return ValueError(_NO_SPREAD)
     return LognormalFit(
         gm=math.exp(mu),
         gsd=math.exp(sigma),
@@ -185,45 +238,82 @@ def _censored_mle(y: FloatArray, censored: BoolArray) -> tuple[float, float]:
     except (ZeroDivisionError, OverflowError, FloatingPointError, np.linalg.LinAlgError):
         theta = None  # sigma ran to 0 or infinity, or a singular Hessian: let BFGS report
     if theta is None:
-        result = optimize.minimize(
-            _negative_log_likelihood,
-            start,
-            args=(detects, limits),
-            jac=True,
-            method="BFGS",
-            options={"gtol": 1e-10},
-        )
+        try:
+            result = optimize.minimize(
+                _negative_log_likelihood,
+                start,
+                args=(detects, limits),
+                jac=True,
+                method="BFGS",
+                options={"gtol": 1e-10},
+            )
+        except (ZeroDivisionError, OverflowError) as error:  # BFGS tried a sigma of 0 or infinity
+            raise ValueError(f"{_NO_MAXIMUM}: sigma ran to 0 or infinity ({error})") from None
         gradient = np.asarray(result.jac, dtype=np.float64)
         if not np.all(np.isfinite(result.x)) or float(np.abs(gradient).max()) > 1e-6 * y.size:
-            raise ValueError(f"censored maximum likelihood found no maximum (do the detects vary?): {result.message}")
+            raise ValueError(f"{_NO_MAXIMUM}: {result.message}")
         theta = result.x
     n = y.size
     return float(theta[0]), math.exp(float(theta[1])) * math.sqrt(n / (n - 1))
 
 
 def _newton(start: FloatArray, detects: FloatArray, limits: FloatArray) -> FloatArray | None:
-    """Damped Newton on the negative log-likelihood; None when it does not converge."""
+    """Damped Newton on the negative log-likelihood; None when it does not converge.
+
+    A step of (almost) zero is the optimum, also where the gradient rounds to exactly zero,
+    which no descent test accepts. Near the optimum a step changes the likelihood by less than
+    its rounding, so a step is taken unless the value rises beyond that (`_no_rise`): a plain
+    `<=` refused such steps at random and left the fit up to 1e-7 short of the maximum,
+    depending on the order in which its sums were added."""
     theta = start
     tolerance = 1e-6 * (detects.size + limits.size)  # the acceptance bound of the BFGS path
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         value, gradient = _negative_log_likelihood(theta, detects, limits)
-        for _ in range(60):
-            step = np.linalg.solve(_hessian(theta, detects, limits), gradient)
-            if float(step @ gradient) <= 0:  # not a descent direction: not near a maximum
-                return None
+        for _ in range(_NEWTON_STEPS):
+            hessian = _hessian(theta, detects, limits)
+            hessian += float(_downhill(hessian[0, 0], hessian[0, 1], hessian[1, 1])) * np.eye(2)
+            step = np.linalg.solve(hessian, gradient)
             if float(np.abs(step).max()) < 1e-12:
                 return theta
+            if float(step @ gradient) <= 0:  # not a descent direction: not near a maximum
+                return None
             scale = 1.0
             while scale > 1e-6:
                 candidate = theta - scale * step
                 new_value, new_gradient = _negative_log_likelihood(candidate, detects, limits)
-                if new_value <= value:
+                if _no_rise(new_value, value):
                     break
                 scale /= 2
             else:  # no decrease left: at the optimum up to rounding, or stuck
                 return theta if float(np.abs(gradient).max()) < tolerance else None
             theta, value, gradient = candidate, new_value, new_gradient
     return theta if float(np.abs(gradient).max()) < tolerance else None
+
+
+_NEWTON_STEPS = 60
+_ROUNDING = 1e-12  # relative; a likelihood summed over n results is exact to ~n x 1e-16
+
+
+def _no_rise(new: npt.ArrayLike, old: npt.ArrayLike) -> BoolArray:
+    """Whether a negative log-likelihood `new` is not above `old` beyond their rounding."""
+    before = np.asarray(old, dtype=np.float64)
+    no_rise: BoolArray = np.less_equal(new, before + _ROUNDING * (1.0 + np.abs(before)))
+    return no_rise
+
+
+def _downhill(h_mm: npt.ArrayLike, h_ms: npt.ArrayLike, h_ss: npt.ArrayLike) -> FloatArray:
+    """What to add to the diagonal of the Hessian [[h_mm, h_ms], [h_ms, h_ss]] so that its
+    Newton step goes downhill: nothing where it is positive definite; elsewhere enough to turn
+    its lowest eigenvalue positive, as large as it was negative (Levenberg). Far from the
+    maximum, with many non-detects, the likelihood is not concave and the plain step pointed
+    away from the maximum, which left those sets to a slow general optimiser."""
+    a, b, c = (np.asarray(h, dtype=np.float64) for h in (h_mm, h_ms, h_ss))
+    with np.errstate(invalid="ignore"):
+        half_gap = np.sqrt(((a - c) / 2) ** 2 + b**2)
+        lowest = (a + c) / 2 - half_gap
+        floor = 1e-3 * np.maximum(np.abs((a + c) / 2 + half_gap), 1.0)
+        shift: FloatArray = np.where(lowest > 0, 0.0, np.maximum(-lowest, floor) - lowest)
+    return shift
 
 
 def _hessian(theta: FloatArray, detects: FloatArray, limits: FloatArray) -> FloatArray:
@@ -255,18 +345,25 @@ def _negative_log_likelihood(theta: FloatArray, detects: FloatArray, limits: Flo
 
 
 class _Stacked:
-    """Many sets of log results as flat arrays with a set number per element, so one
-    numpy pass computes every set's sums (np.bincount)."""
+    """The log results of the chosen sets (`chosen`, one flag per set of `ids`), detects and
+    non-detects apart, numbered 0, 1, ... in order, so one numpy pass computes every chosen
+    set's sums (np.bincount)."""
 
-    def __init__(self, sets: Sequence[tuple[FloatArray, BoolArray]]) -> None:
-        self.size = len(sets)
-        ids = np.concatenate([np.full(y.size, g, dtype=np.intp) for g, (y, _) in enumerate(sets)])
-        y = np.concatenate([y for y, _ in sets])
-        c = np.concatenate([c for _, c in sets])
-        self.det, self.det_id = y[~c], ids[~c]
-        self.lim, self.lim_id = y[c], ids[c]
+    def __init__(self, y: FloatArray, censored: BoolArray, ids: IntArray, chosen: BoolArray) -> None:
+        self.size = int(np.count_nonzero(chosen))
+        number = np.cumsum(chosen) - 1
+        keep = chosen[ids]
+        y, censored, ids = y[keep], censored[keep], number[ids[keep]]
+        self.det, self.det_id = y[~censored], ids[~censored]
+        self.lim, self.lim_id = y[censored], ids[censored]
         self.n_det = np.bincount(self.det_id, minlength=self.size).astype(np.float64)
         self.n = self.n_det + np.bincount(self.lim_id, minlength=self.size)
+
+    def subset(self, chosen: BoolArray) -> _Stacked:
+        """These sets of this stack (one flag per set), renumbered."""
+        y = np.concatenate([self.det, self.lim])
+        censored = np.concatenate([np.zeros(self.det.size, dtype=np.bool_), np.ones(self.lim.size, dtype=np.bool_)])
+        return _Stacked(y, censored, np.concatenate([self.det_id, self.lim_id]), chosen)
 
     def det_sum(self, x: FloatArray) -> FloatArray:
         return np.bincount(self.det_id, weights=x, minlength=self.size).astype(np.float64, copy=False)
@@ -295,7 +392,7 @@ class _Stacked:
         log_cdf = special.log_ndtr(z_lim)
         mills = np.exp(-0.5 * z_lim**2 - _LOG_SQRT_2PI - log_cdf)
 
-        def by_set(ids: npt.NDArray[np.intp], x: FloatArray) -> FloatArray:
+        def by_set(ids: IntArray, x: FloatArray) -> FloatArray:
             return np.bincount(ids, weights=x, minlength=self.size).astype(np.float64, copy=False)
 
         sum_z2 = by_set(det_id, z_det**2)
@@ -307,7 +404,8 @@ class _Stacked:
     def newton_step(
         self, mu: FloatArray, log_sigma: FloatArray, grad_mu: FloatArray, grad_log_sigma: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """Every set's Newton step: `_hessian` solved against the gradient, 2 x 2 in closed form."""
+        """Every set's Newton step: `_hessian` (made `_downhill`) solved against the gradient,
+        2 x 2 in closed form."""
         sigma = np.exp(log_sigma)
         z_det = (self.det - mu[self.det_id]) / sigma[self.det_id]
         z_lim = (self.lim - mu[self.lim_id]) / sigma[self.lim_id]
@@ -316,36 +414,33 @@ class _Stacked:
         h_mm = (self.n_det - self.lim_sum(slope)) / sigma**2
         h_ms = (2 * self.det_sum(z_det) - self.lim_sum(mills) - self.lim_sum(slope * z_lim)) / sigma
         h_ss = 2 * self.det_sum(z_det**2) - self.lim_sum(slope * z_lim**2) - self.lim_sum(mills * z_lim)
+        shift = _downhill(h_mm, h_ms, h_ss)
+        h_mm, h_ss = h_mm + shift, h_ss + shift
         determinant = h_mm * h_ss - h_ms**2
         return (h_ss * grad_mu - h_ms * grad_log_sigma) / determinant, (
             h_mm * grad_log_sigma - h_ms * grad_mu
         ) / determinant
 
 
-def _censored_mle_many(sets: Sequence[tuple[FloatArray, BoolArray]]) -> list[tuple[float, float] | None]:
-    """`_newton` for every set at once: (mu, ln sigma) at the maximum, or None for a set it
-    could not settle (the caller then takes `_censored_mle`'s own path, BFGS included).
+def _censored_mle_many(data: _Stacked) -> tuple[FloatArray, FloatArray]:
+    """`_newton` for every set of `data` at once: (mu, ln sigma) at the maximum, NaN for a set
+    it could not settle (the caller then takes `_censored_mle`'s own path, BFGS included).
 
     Most sets settle within a few steps; once half of them have, the rest are stacked anew,
     so a few slow sets do not keep every set's arrays in each step."""
-    results: list[tuple[float, float] | None] = [None] * len(sets)
-    index = list(range(len(sets)))  # the sets still iterating, as positions in `sets`
+    mu, log_sigma = np.full(data.size, np.nan), np.full(data.size, np.nan)
+    index = np.arange(data.size)  # the sets still iterating, as positions in `data`
     theta: tuple[FloatArray, FloatArray] | None = None
     steps_left = _NEWTON_STEPS
-    while index and steps_left > 0:
-        data = _Stacked([sets[i] for i in index])
+    while index.size and steps_left > 0:
         rounds = _newton_many(data, theta, steps_left)
-        for k, i in enumerate(index):
-            if rounds.settled[k]:
-                results[i] = (float(rounds.mu[k]), float(rounds.log_sigma[k]))
-        going = np.flatnonzero(rounds.going)
-        index = [index[k] for k in going]
-        theta = (rounds.mu[going], rounds.log_sigma[going])
+        mu[index[rounds.settled]] = rounds.mu[rounds.settled]
+        log_sigma[index[rounds.settled]] = rounds.log_sigma[rounds.settled]
+        index = index[rounds.going]
+        data = data.subset(rounds.going)
+        theta = (rounds.mu[rounds.going], rounds.log_sigma[rounds.going])
         steps_left -= rounds.steps
-    return results
-
-
-_NEWTON_STEPS = 60  # as `_newton`
+    return mu, log_sigma
 
 
 class _Rounds(NamedTuple):
@@ -369,8 +464,6 @@ def _newton_many(data: _Stacked, theta: tuple[FloatArray, FloatArray] | None, st
         while steps < steps_left and going.any() and (steps == 0 or going.sum() > data.size // 2):
             steps += 1
             s_mu, s_ls = data.newton_step(mu, log_sigma, g_mu, g_ls)
-            # A step of (almost) zero is the optimum; summed in another order than np.sum, a
-            # gradient can round to exactly zero there, which no descent test accepts.
             arrived = going & (np.maximum(np.abs(s_mu), np.abs(s_ls)) < 1e-12)
             settled |= arrived
             going &= ~arrived & (s_mu * g_mu + s_ls * g_ls > 0) & np.isfinite(s_mu) & np.isfinite(s_ls)
@@ -380,7 +473,12 @@ def _newton_many(data: _Stacked, theta: tuple[FloatArray, FloatArray] | None, st
                 # Once most sets have found their step, only the rest are evaluated again.
                 only = searching if searching.sum() < data.size // 2 else None
                 new_value, new_g_mu, new_g_ls = data.objective(mu - scale * s_mu, log_sigma - scale * s_ls, only)
-                accept = searching & (new_value <= value)
+                # `_newton` stops at a floating-point error (then BFGS takes over): so does the set.
+                regular = np.isfinite(new_value) & np.isfinite(new_g_mu) & np.isfinite(new_g_ls)
+                regular &= np.isfinite(np.exp(log_sigma - scale * s_ls))
+                going &= regular | ~searching
+                searching &= regular
+                accept = searching & _no_rise(new_value, value)
                 mu = np.where(accept, mu - scale * s_mu, mu)
                 log_sigma = np.where(accept, log_sigma - scale * s_ls, log_sigma)
                 value = np.where(accept, new_value, value)

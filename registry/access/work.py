@@ -65,6 +65,10 @@ class Work:
     def write(self, use_case: Callable[[Work], T]) -> T:
         """Run `use_case` and its audit entries in one durable write transaction.
 
+        The transaction may be shared with other requests' units of work (group commit,
+        Database.transact), and the use case may then run more than once: each run starts
+        from the entries noted before it, and only the run that commits is answered.
+
         On PostgreSQL two API processes may race for the same row (the audit chain's next
         entry, an idempotency key); the loser's transaction is rolled back and run again on a
         fresh snapshot, where it sees the winner's row. Entries noted during a failed attempt
@@ -73,18 +77,32 @@ class Work:
 
         def once() -> T:
             before = len(self._pending)
-            try:
-                with self.db.write() as tx:
-                    self._tx = tx
+            ran = False  # the latest run got as far as its audit entries: the commit failed
+
+            def unit(tx: Tx) -> T:
+                nonlocal ran
+                del self._pending[before:]  # noted by an earlier run, rolled back with its group
+                ran = False
+                self._tx = tx
+                try:
                     result = use_case(self)
                     append(tx, self._pending)
-                    self._pending.clear()
-                return result
+                    ran = True
+                    return result
+                finally:
+                    self._tx = None
+
+            try:
+                result = self.db.transact(unit)
             except ConcurrentWrite:
                 del self._pending[before:]
                 raise
-            finally:
-                self._tx = None
+            except BaseException:
+                if ran:
+                    self._pending.clear()  # written with the transaction that did not commit
+                raise
+            self._pending.clear()
+            return result
 
         try:
             return _retrying(once)
@@ -147,11 +165,7 @@ class Work:
             return
         entries, self._pending = list(self._pending), []
 
-        def once() -> None:
-            with self.db.write() as tx:
-                append(tx, entries)
-
-        _retrying(once)
+        _retrying(lambda: self.db.transact(lambda tx: append(tx, entries)))
 
 
 def _retrying(once: Callable[[], T]) -> T:

@@ -24,6 +24,7 @@ from registry.api.rate_limits import RateLimiter
 from registry.api.routes.compliance import ComplianceController
 from registry.api.routes.exposure import ExposureController
 from registry.api.routes.grants import GrantController
+from registry.api.routes.lab_import import LabImportController
 from registry.api.routes.limits import CompanyLimitController
 from registry.api.routes.me import MeController
 from registry.api.routes.medical import MedicalFactsController
@@ -91,6 +92,7 @@ def create_app(runtime: Runtime, sign_in: SignIn | None = None) -> Litestar:
             PeopleController,
             MedicalFactsController,
             ExposureController,
+            LabImportController,
             ComplianceController,
             GrantController,
             CompanyLimitController,

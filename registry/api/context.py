@@ -61,7 +61,7 @@ def _verified_caller(request: Request[Any, Any, Any], state: State, limiter: Rat
             today=dt.datetime.now(dt.UTC).date(),
         )
     key_id, secret = parsed
-    with runtime.db.read() as tx:
+    with runtime.db.read(lone=True) as tx:  # one lookup per request: no BEGIN and COMMIT around it
         row = org_table.api_key(tx, key_id)
     if row is None or not verify_api_key(secret, row.secret_hash):
         raise Unauthenticated("the API key is not valid")

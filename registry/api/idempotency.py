@@ -10,6 +10,7 @@ whitespace or escapes) gets the first answer, not a conflict.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -110,5 +111,8 @@ def _fingerprint(request: Request[Any, Any, Any], vault: Vault) -> str:
     against a plain hash, with the rest of the body, would give it away."""
     body = ScopeState.from_scope(request.scope).body
     raw = body if isinstance(body, bytes) else b""
-    canonical = msgspec.json.encode(msgspec.json.decode(raw), order="sorted") if raw else b""
-    return vault.blind_index("idempotency-request", f"{request.method} {request.url.path}\n{canonical.decode()}")
+    try:
+        canonical = msgspec.json.encode(msgspec.json.decode(raw), order="sorted").decode() if raw else ""
+    except msgspec.DecodeError:  # a file (a lab's CSV or xlsx): the same bytes are the same request
+        canonical = "sha256:" + hashlib.sha256(raw).hexdigest()
+    return vault.blind_index("idempotency-request", f"{request.method} {request.url.path}\n{canonical}")

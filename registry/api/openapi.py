@@ -55,8 +55,12 @@ _PROBLEM = Schema(
         "errors": Schema(
             type=OpenAPIType.ARRAY,
             items=Reference(ref="#/components/schemas/ProblemField"),
-            description="every bad field (invalid input only)",
+            description="every bad field (invalid input only); of a batch, the first 1,000 in item order",
         ),
+        "total_errors": Schema(
+            type=OpenAPIType.INTEGER, description="how many errors there are, when `errors` lists only the first"
+        ),
+        "invalid_items": Schema(type=OpenAPIType.INTEGER, description="a batch: how many of its items are bad"),
     },
 )
 

@@ -38,10 +38,19 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     detail: str
     instance: str | None = None
     errors: list[ProblemField] = msgspec.field(default_factory=list)
+    # When `errors` lists only the first (a batch: MAX_LISTED_ERRORS, and never past
+    # MAX_ANSWER_BYTES): how many errors there are, and in how many of the batch's items.
+    total_errors: int | None = None
+    invalid_items: int | None = None
+
+
+# A problem answer stays below 1 MiB whatever the request held: the errors past this many
+# bytes (of their JSON) are counted in total_errors, not listed.
+MAX_ANSWER_BYTES = 1024 * 1024 - 16 * 1024
 
 
 def _pointer(field: str) -> str:
-    if not field:
+    if not field or field.startswith("row "):  # a cell of a lab's file (row 7, column "X"): not JSON
         return ""
     parts = field.replace("[", ".").replace("]", "").split(".")
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts if p)
@@ -49,16 +58,30 @@ def _pointer(field: str) -> str:
 
 def problem_response(request: Request[Any, Any, Any], exc: RegistryError) -> Response[Problem]:
     errors = exc.errors if isinstance(exc, InvalidInput) else []
+    listed = _within_budget([ProblemField(field=e.field, pointer=_pointer(e.field), reason=e.reason) for e in errors])
+    total = exc.total_errors if isinstance(exc, InvalidInput) else None
     problem = Problem(
         type=f"/problems/{exc.slug}",
         title=exc.title,
         status=exc.status,
         detail=exc.detail,
         instance=request.url.path,
-        errors=[ProblemField(field=e.field, pointer=_pointer(e.field), reason=e.reason) for e in errors],
+        errors=listed,
+        total_errors=len(errors) if total is None and len(listed) < len(errors) else total,
+        invalid_items=exc.invalid_items if isinstance(exc, InvalidInput) else None,
     )
     headers = {"WWW-Authenticate": 'Bearer realm="registry"'} if exc.status == 401 else None
     return Response(problem, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _within_budget(fields: list[ProblemField]) -> list[ProblemField]:
+    """The first errors whose JSON fits in MAX_ANSWER_BYTES."""
+    used = 0
+    for count, field in enumerate(fields):
+        used += len(msgspec.json.encode(field)) + 1
+        if used > MAX_ANSWER_BYTES:
+            return fields[:count]
+    return fields
 
 
 def _registry_error(request: Request[Any, Any, Any], exc: RegistryError) -> Response[Problem]:

@@ -4,20 +4,20 @@ how exposure developed; computed by analytics/compliance.py over the store."""
 from __future__ import annotations
 
 import csv
+import functools
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib import resources
 
 import msgspec
 import polars as pl
 import pyarrow as pa
 
-from analytics.additional_limits import with_additional_limits
 from analytics.compliance import (
-    ComplianceRow,
+    Employers,
     Exceedance,
     TrendRow,
-    compliance_report,
     exceedances,
     exposure_indices,
     results_of,
@@ -25,25 +25,23 @@ from analytics.compliance import (
 )
 from analytics.review import Incomparable, implausible_warning, incomparable_units, plausibility_bounds
 from analytics.short_samples import ShiftFromSamples, short_sample_shifts
-from analytics.statistics import Prior
 from analytics.timeline import CatalogueSubstance, limit_timeline
 from registry.access import Work
-from registry.services.limits import limits_beside_legal
 from registry.store import Tx
 from registry.store import exposure as exposure_table
 from registry.store import limits as limit_table
 from registry.store import substances as substance_table
 from schemas.exposure import MeasurementOut
+from schemas.limits import LimitValue
 
 __all__ = [
     "ComplianceInput",
     "employer_exceedances",
-    "employer_report",
     "employer_trend",
     "limit_timelines",
     "load_inputs",
-    "report_of",
     "substance_catalogue",
+    "warnings_of_columns",
     "with_warnings",
 ]
 
@@ -59,19 +57,21 @@ class ComplianceInput(msgspec.Struct):
     not_comparable: pl.DataFrame | None  # results in a unit none of their substance's limits fits
 
 
-def load_inputs(tx: Tx, employer_id: str | None) -> ComplianceInput:
-    """The indices of one employer's results, or (None) of all of them."""
+def load_inputs(tx: Tx, employer_id: Employers, *, stel: bool = True) -> ComplianceInput:
+    """The indices of one employer's results (or of several employers', analytics.compliance.
+    results_of), or (None) of all of them; without `stel`, short_term is left empty (the EN 689
+    report does not read it)."""
     where, params = results_of(employer_id)
     catalogue = substance_catalogue(tx, exposure_table.units_in_use(tx, where, params))
     limits = limit_table.limit_values(tx)
-    shift, stel = limit_timeline(limits, catalogue), limit_timeline(limits, catalogue, "STEL15min")
+    shift, stel_timeline = limit_timeline(limits, catalogue), limit_timeline(limits, catalogue, "STEL15min")
     indices = exposure_indices(tx, shift, employer_id)
     short = short_sample_shifts(tx, shift, where, params)
     if short.combined.height:
         indices = pl.concat([indices, short.combined], how="vertical_relaxed")
     return ComplianceInput(
         indices=indices,
-        short_term=exposure_indices(tx, stel, employer_id, short_term=True),
+        short_term=exposure_indices(tx, stel_timeline, employer_id, short_term=True) if stel else pl.DataFrame(),
         names=_frame(exposure_table.seg_and_substance_names(tx, where, params)),
         lower_bounds=short.lower_bounds,
         made_from=dict(short.made_from),
@@ -117,17 +117,84 @@ def substance_catalogue(tx: Tx, used_units: Mapping[str, Sequence[str]]) -> list
 def with_warnings(tx: Tx, results: Sequence[MeasurementOut]) -> list[MeasurementOut]:
     """Each air result with what to check at once: a unit in which no limit of its substance
     can be expressed (it would never be compared), a value beyond the plausibility bound."""
-    used: dict[str, set[str]] = {}
-    for result in results:
-        if result.sample_type != "biological":
-            used.setdefault(str(result.substance_id), set()).add(result.unit)
-    if not used:
+    pairs = {(str(r.substance_id), r.unit) for r in results if r.sample_type != "biological"}
+    if not pairs:
         return list(results)
-    catalogue = substance_catalogue(tx, {substance: sorted(units) for substance, units in used.items()})
-    limits = limit_table.limit_values(tx)
-    incomparable = incomparable_units(limits, catalogue)
-    bounds = plausibility_bounds([limit_timeline(limits, catalogue), limit_timeline(limits, catalogue, "STEL15min")])
-    return [_warned(result, incomparable, bounds) for result in results]
+    rules = _warning_rules(tx)
+    if missing := pairs - rules.known:
+        rules.learn(tx, missing)
+    return [_warned(r, rules.incomparable, rules.bounds) if r.sample_type != "biological" else r for r in results]
+
+
+_WARNING_RULES = "services.compliance.warning_rules"  # its key in Tx.remembered
+
+
+class _WarningRules:
+    """What with_warnings holds a result to, by (substance id, unit), derived from the limit
+    values of one version of the store and learned pair by pair as results arrive: so a
+    single POST does not read and convert every limit row (5 ms of each request did). Kept
+    per open store while the limit values are unchanged (registry.store.limits.stamp): an
+    import, a company limit set or withdrawn, by this process or by another one on the same
+    PostgreSQL database, makes new ones. Substances are never changed once stored (a new one
+    is a new id), so a learned pair stays right."""
+
+    def __init__(self, limits: Sequence[LimitValue]) -> None:
+        self.limits = limits
+        self.incomparable: dict[tuple[str, str], Incomparable] = {}
+        self.bounds: dict[tuple[str, str], float] = {}
+        self.known: set[tuple[str, str]] = set()
+        self._learning = threading.Lock()
+
+    def learn(self, tx: Tx, pairs: Collection[tuple[str, str]]) -> None:
+        used: dict[str, list[str]] = {}
+        for substance, unit in sorted(pairs):
+            used.setdefault(substance, []).append(unit)
+        catalogue = substance_catalogue(tx, used)
+        incomparable = incomparable_units(self.limits, catalogue)
+        shift, stel = limit_timeline(self.limits, catalogue), limit_timeline(self.limits, catalogue, "STEL15min")
+        bounds = plausibility_bounds([shift, stel])
+        with self._learning:  # the answers first, then that they are known
+            self.incomparable.update(incomparable)
+            self.bounds.update(bounds)
+            self.known.update(pairs)
+
+
+def _warning_rules(tx: Tx) -> _WarningRules:
+    """The rules of the limit values `tx` sees: those kept for the store while the limit
+    values are unchanged (Tx.remembered), else new ones."""
+    return tx.remembered(_WARNING_RULES, limit_table.stamp(tx), lambda: _WarningRules(limit_table.limit_values(tx)))
+
+
+def warnings_of_columns(tx: Tx, results: pl.DataFrame) -> pl.Series:
+    """`with_warnings` over a batch's columns (substance_id as text, unit, level: the value or
+    else the lod, biological), by the same rules: each row's warnings, empty if none."""
+    air = results.filter(~pl.col("biological"))
+    pairs = set(air.select("substance_id", "unit").unique().iter_rows())
+    rules = _warning_rules(tx)
+    if missing := pairs - rules.known:
+        rules.learn(tx, missing)
+    known = pl.DataFrame(
+        [
+            (
+                substance,
+                unit,
+                rules.incomparable[substance, unit].warning if (substance, unit) in rules.incomparable else None,
+                rules.bounds.get((substance, unit)),
+                implausible_warning(unit),
+            )
+            for substance, unit in pairs
+        ],
+        schema={"substance_id": pl.String, "unit": pl.String, "w1": pl.String, "bound": pl.Float64, "w2": pl.String},
+        orient="row",
+    )
+    implausible = pl.col("bound").is_not_null() & pl.col("level").is_not_null() & (pl.col("level") > pl.col("bound"))
+    warned = results.join(known, on=["substance_id", "unit"], how="left", maintain_order="left").select(
+        pl.when(pl.col("biological"))
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(pl.concat_list(pl.col("w1"), pl.when(implausible).then(pl.col("w2"))).list.drop_nulls())
+        .alias("warnings")
+    )
+    return warned.get_column("warnings")
 
 
 def _warned(
@@ -141,14 +208,6 @@ def _warned(
     if key in bounds and level is not None and level > bounds[key]:
         warnings.append(implausible_warning(result.unit))
     return msgspec.structs.replace(result, warnings=warnings) if warnings else result
-
-
-def employer_report(work: Work, *, bayesian: bool = True, prior: Prior = "informedvar") -> list[ComplianceRow]:
-    """Each row with the employer's own and its sector's limits beside the legal one."""
-    data = load_inputs(work.tx, str(work.employer_id()))
-    work.note_list("compliance_report")
-    rows = report_of(data, bayesian=bayesian, prior=prior)
-    return with_additional_limits(rows, data.indices, limits_beside_legal(work.tx, work.employer_id()))
 
 
 def employer_exceedances(work: Work) -> list[Exceedance]:
@@ -165,24 +224,13 @@ def employer_trend(work: Work) -> list[TrendRow]:
     return trend(data.indices, data.names)
 
 
-def report_of(data: ComplianceInput, *, bayesian: bool = True, prior: Prior = "informedvar") -> list[ComplianceRow]:
-    """The EN 689 report of what load_inputs read (for the API and the CLI alike)."""
-    return compliance_report(
-        data.indices,
-        data.names,
-        bayesian=bayesian,
-        prior=prior,
-        made_from=data.made_from,
-        not_comparable=data.not_comparable,
-    )
-
-
 def _frame(table: object) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)  # a table, not a single column
     return frame
 
 
+@functools.cache
 def _reference_aliases() -> dict[str, tuple[str, ...]]:
     """Other names limit lists use for a catalogue agent (agents.csv, column aliases)."""
     with (resources.files("analytics") / "reference" / "agents.csv").open(encoding="utf-8") as handle:

@@ -9,7 +9,14 @@ import pyarrow as pa
 from registry.store.database import Tx
 from schemas.access import AccessLogEntry
 
-__all__ = ["access_log_of_person", "audit_rows", "seal_entries", "sealed_entry_count", "unsealed_entries"]
+__all__ = [
+    "access_log_of_person",
+    "audit_rows",
+    "entries_about",
+    "seal_entries",
+    "sealed_entry_count",
+    "unsealed_entries",
+]
 
 
 def audit_rows(tx: Tx, columns: str) -> list[tuple[Any, ...]]:
@@ -34,6 +41,15 @@ def access_log_of_person(tx: Tx, person: str, limit: int, offset: int) -> tuple[
         [person, limit, offset],
     )
     return entries, total
+
+
+def entries_about(tx: Tx, resource_type: str, resource_id: str) -> int:
+    """How many entries name this resource."""
+    return int(
+        tx.scalar(
+            "SELECT count(*) FROM audit_log WHERE resource_type = ? AND resource_id = ?", [resource_type, resource_id]
+        )
+    )
 
 
 def sealed_entry_count(tx: Tx) -> int:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import msgspec
 import pyarrow as pa
 
-from registry.store.database import Tx
+from registry.store.database import Tx, bulk_columns
 from schemas.exposure import RegistrationOut, SegMemberOut, SegOut
 
 __all__ = [
@@ -23,10 +23,13 @@ __all__ = [
     "MeasurementRow",
     "Window",
     "count_measurements",
+    "insert_measurement_table",
     "insert_measurements",
     "insert_registration",
     "insert_seg",
     "insert_seg_member",
+    "insert_seg_members",
+    "insert_segs",
     "measurement_rows",
     "measurements_in_windows",
     "own_measurement_ids",
@@ -89,6 +92,21 @@ def insert_measurements(tx: Tx, rows: Sequence[MeasurementRow]) -> None:
             value = getattr(row, c)
             columns[c].append(str(value) if isinstance(value, uuid.UUID) else value)
     tx.insert_columns("measurements", columns)
+
+
+def insert_measurement_table(tx: Tx, rows: pa.Table) -> None:
+    """A batch's rows in one statement, as Arrow columns named like the table's (ids as UUIDs,
+    timestamps UTC without zone). A few rows go in as bound values: registering Arrow costs
+    more than inserting one row."""
+    if rows.num_rows <= 20:
+        tx.insert_columns("measurements", {name: rows.column(name).to_pylist() for name in _MEASUREMENT_COLUMNS})
+        return
+    tx.register("_new_measurements", rows)
+    try:
+        names = ", ".join(_MEASUREMENT_COLUMNS)
+        tx.execute(f"INSERT INTO measurements ({names}) SELECT {names} FROM _new_measurements")
+    finally:
+        tx.unregister("_new_measurements")
 
 
 class MeasurementFilter(msgspec.Struct, kw_only=True, frozen=True):
@@ -282,6 +300,11 @@ def insert_seg(tx: Tx, seg: SegOut, now: dt.datetime) -> None:
     )
 
 
+def insert_segs(tx: Tx, columns: Mapping[str, list[Any]], created_at: dt.datetime) -> None:
+    """Many SEGs in one statement, given column-wise by SegOut's fields (a bulk load)."""
+    tx.insert_columns("segs", bulk_columns(SegOut.__struct_fields__, columns, created_at))
+
+
 def seg_by_id(tx: Tx, seg_id: uuid.UUID) -> SegOut | None:
     return tx.struct(SegOut, f"{_SEG} WHERE id = ?", [seg_id])
 
@@ -303,6 +326,11 @@ def insert_seg_member(tx: Tx, member: SegMemberOut, now: dt.datetime) -> None:
         "INSERT INTO seg_members VALUES (?, ?, ?, ?, ?, ?)",
         [member.id, member.seg_id, member.worker_id, member.start_date, member.end_date, now],
     )
+
+
+def insert_seg_members(tx: Tx, columns: Mapping[str, list[Any]], created_at: dt.datetime) -> None:
+    """Many SEG member periods in one statement, given column-wise by SegMemberOut's fields (a bulk load)."""
+    tx.insert_columns("seg_members", bulk_columns(SegMemberOut.__struct_fields__, columns, created_at))
 
 
 def seg_memberships_of_employer(tx: Tx, employer_id: uuid.UUID) -> list[SegMemberOut]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import msgspec
 
@@ -20,6 +20,7 @@ __all__ = [
     "limits_on",
     "private_limits",
     "rows_in_use",
+    "stamp",
     "supersede",
 ]
 
@@ -92,6 +93,14 @@ def supersede(tx: Tx, ids: Sequence[str], by: str, *, owner_employer_id: uuid.UU
     found = int(tx.scalar(f"SELECT count(*) FROM limit_values WHERE {where}", params[2:]))
     tx.execute(f"UPDATE limit_values SET superseded_at = ?, superseded_by = ? WHERE {where}", params)
     return found
+
+
+def stamp(tx: Tx) -> Hashable | None:
+    """The version of the limit values `tx` sees (Tx.stamp), to keep what is derived from them.
+    On PostgreSQL it is how many rows there are and how many are marked: every change adds a
+    row or marks one (insert_limits, supersede; a row is never deleted, nor its mark undone),
+    so every committed change, by whichever process, changes it."""
+    return tx.stamp("limit_values", "SELECT count(*), count(superseded_at) FROM limit_values")
 
 
 def batches(tx: Tx) -> dict[str, int]:

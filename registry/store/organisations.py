@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 
-from registry.store.database import Tx
+from registry.store.database import Tx, bulk_columns
 from schemas.organisation import EmployerOut, SiteOut
 
 __all__ = [
@@ -19,7 +20,9 @@ __all__ = [
     "employer_by_kvk",
     "insert_api_keys",
     "insert_employer",
+    "insert_employers",
     "insert_site",
+    "insert_sites",
     "list_employers",
     "own_site_ids",
     "revoke_api_key",
@@ -42,6 +45,11 @@ def insert_employer(tx: Tx, kvk: str, name: str, sbi_code: str | None) -> Employ
         [employer.id, kvk, name, sbi_code, utcnow()],
     )
     return employer
+
+
+def insert_employers(tx: Tx, columns: Mapping[str, list[Any]], created_at: dt.datetime) -> None:
+    """Many employers in one statement, given column-wise by EmployerOut's fields (a bulk load)."""
+    tx.insert_columns("employers", bulk_columns(EmployerOut.__struct_fields__, columns, created_at))
 
 
 def employer_by_kvk(tx: Tx, kvk: str) -> EmployerOut | None:
@@ -107,6 +115,11 @@ def insert_site(tx: Tx, site: SiteOut) -> None:
         "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, ?)",
         [site.id, site.employer_id, site.name, site.kind, site.parent_id, site.city, utcnow()],
     )
+
+
+def insert_sites(tx: Tx, columns: Mapping[str, list[Any]], created_at: dt.datetime) -> None:
+    """Many sites in one statement, given column-wise by SiteOut's fields (a bulk load)."""
+    tx.insert_columns("sites", bulk_columns(SiteOut.__struct_fields__, columns, created_at))
 
 
 def site_by_id(tx: Tx, site_id: uuid.UUID) -> SiteOut | None:

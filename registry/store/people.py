@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import msgspec
 
 from crypto import WrappedKey
-from registry.store.database import Tx
+from registry.store.database import Tx, bulk_columns
 from registry.store.organisations import utcnow
 from schemas.people import EmploymentOut
 
 __all__ = [
     "EncryptedWorker",
     "KeyTable",
+    "bsn_indexes",
     "employment_periods",
     "employments_in_windows",
     "insert_employment",
+    "insert_employments",
     "insert_resolution",
     "insert_worker",
+    "insert_workers",
     "key_ids_of_workers",
     "own_worker",
     "own_worker_by_index",
@@ -68,6 +72,29 @@ def insert_worker(tx: Tx, worker: EncryptedWorker, key: WrappedKey) -> None:
         [w.id, w.employer_id, w.bsn_index, w.key_id, w.bsn_ct, w.name_ct, w.birth_date_ct, w.created_at],
     )
     tx.execute("INSERT INTO worker_keys VALUES (?, ?, ?, ?)", [w.key_id, key.kek_id, key.blob, w.created_at])
+
+
+def insert_workers(
+    tx: Tx, columns: Mapping[str, list[Any]], keys: Sequence[WrappedKey], created_at: dt.datetime
+) -> None:
+    """Many new worker records, each with its own data key, in one statement per table (a bulk
+    load): the rows insert_worker writes, given column-wise by EncryptedWorker's fields."""
+    fields = [f for f in EncryptedWorker.__struct_fields__ if f != "created_at"]
+    tx.insert_columns("workers", bulk_columns(fields, columns, created_at))
+    tx.insert_columns(
+        "worker_keys",
+        {
+            "worker_id": columns["key_id"],
+            "kek_id": [k.kek_id for k in keys],
+            "wrapped_key": [k.blob for k in keys],
+            "created_at": [created_at] * len(keys),
+        },
+    )
+
+
+def bsn_indexes(tx: Tx) -> set[str]:
+    """The blind index of every person with a worker record."""
+    return {row[0] for row in tx.all("SELECT DISTINCT bsn_index FROM workers")}
 
 
 def worker_by_id(tx: Tx, worker_id: uuid.UUID) -> EncryptedWorker | None:
@@ -202,6 +229,11 @@ def insert_employment(tx: Tx, employment: EmploymentOut) -> None:
             utcnow(),
         ],
     )
+
+
+def insert_employments(tx: Tx, columns: Mapping[str, list[Any]], created_at: dt.datetime) -> None:
+    """Many employments in one statement, given column-wise by EmploymentOut's fields (a bulk load)."""
+    tx.insert_columns("employments", bulk_columns(EmploymentOut.__struct_fields__, columns, created_at))
 
 
 def employment_periods(

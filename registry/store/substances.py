@@ -62,7 +62,7 @@ def substance_by_cas(tx: Tx, cas: str) -> SubstanceOut | None:
 
 
 def substance_ids_by_cas(tx: Tx) -> dict[str, uuid.UUID]:
-    return {row[0]: row[1] for row in tx.all("SELECT cas, id FROM substances WHERE cas IS NOT NULL")}
+    return dict(_ids(tx)[0])
 
 
 def list_substances(tx: Tx) -> list[SubstanceOut]:
@@ -74,4 +74,16 @@ def substance_exists(tx: Tx, substance_id: uuid.UUID) -> bool:
 
 
 def substance_ids(tx: Tx) -> set[uuid.UUID]:
-    return {row[0] for row in tx.all("SELECT id FROM substances")}
+    return set(_ids(tx)[1])
+
+
+def _ids(tx: Tx) -> tuple[dict[str, uuid.UUID], frozenset[uuid.UUID]]:
+    """Every substance's id, and by CAS number, kept per open store while the catalogue is
+    unchanged (each ingest request checks its items against it). Substances are only ever
+    added, never changed or removed, so on PostgreSQL their count is their version (Tx.stamp)."""
+
+    def read() -> tuple[dict[str, uuid.UUID], frozenset[uuid.UUID]]:
+        rows = tx.all("SELECT cas, id FROM substances")
+        return {cas: id_ for cas, id_ in rows if cas is not None}, frozenset(id_ for _, id_ in rows)
+
+    return tx.remembered("store.substances.ids", tx.stamp("substances", "SELECT count(*) FROM substances"), read)

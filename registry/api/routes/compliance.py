@@ -12,7 +12,7 @@ from analytics.biological_groups import BiologicalGroup
 from analytics.compliance import ComplianceRow, Exceedance, TrendRow
 from analytics.statistics import Prior
 from registry.access import Work
-from registry.services import biological
+from registry.services import biological, compliance_rows
 from registry.services import compliance as service
 
 
@@ -45,7 +45,7 @@ class ComplianceController(Controller):
             Parameter(description="Expostats prior: informedvar (default) or uninformative (sigma uniform up to 2.3)"),
         ] = "informedvar",
     ) -> list[ComplianceRow]:
-        return work.read(lambda w: service.employer_report(w, bayesian=bayesian, prior=prior))
+        return compliance_rows.employer_report(work, bayesian=bayesian, prior=prior)
 
     @get("/exceedances", summary="Results above the limit in force on their date, worst first", sync_to_thread=True)
     def exceedances(self, work: Work) -> list[Exceedance]:

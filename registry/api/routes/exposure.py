@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.spec import (
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
@@ -16,18 +17,23 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
+from litestar.openapi.spec import Parameter as HeaderParameter
 from litestar.params import Parameter
 
 from registry.access import Work
-from registry.api.idempotency import Created, create_once, create_record
+from registry.api.idempotency import IDEMPOTENCY_HEADER, Created, create_once, create_record
 from registry.api.routes.common import Limit, Offset, Page
 from registry.services import exposure_groups as seg_service
 from registry.services import measurements as measurement_service
 from registry.services import registrations as registration_service
 from registry.services.measurements import MeasurementFilter
+from registry.store.idempotency import find_outcome
 from schemas.errors import FieldError, InvalidInput
 from schemas.exposure import (
     MAX_BATCH_ITEMS,
+    BatchItemResult,
+    BatchResult,
+    MeasurementBatch,
     MeasurementIn,
     MeasurementOut,
     RegistrationIn,
@@ -39,15 +45,26 @@ from schemas.exposure import (
     SegOut,
 )
 from schemas.identifiers import normalise_cas
-from schemas.validation import check, parse_items
+from schemas.measurement_columns import MeasurementColumns, schema_problems
+from schemas.validation import MAX_LISTED_ERRORS, check, decode_batch
 
 # A batch of 10,000 measurements with every optional field filled is about 8 MB of JSON.
 BATCH_MAX_BYTES = 16 * 1024 * 1024
 
 
+# The shape of a batch's answer, kept with its idempotency key so that a replay answers as
+# the first answer did ("measurement": what every batch answered before the minimal shape).
+_MINIMAL, _REPRESENTATION = "measurement_batch", "measurement"
+_PREFER = (
+    "RFC 7240. `return=minimal` (the default): the ids and each item's status and warnings. "
+    "`return=representation`: the stored records, as GET /measurements pages them."
+)
+
+
 @dataclass
 class BatchOperation(Operation):
-    """The batch body is decoded by the handler; this documents it as MeasurementBatch."""
+    """The batch body is decoded by the handler; this documents it as MeasurementBatch, and
+    the two shapes of the answer that `Prefer` chooses between."""
 
     def __post_init__(self) -> None:
         schema = Schema(
@@ -64,6 +81,29 @@ class BatchOperation(Operation):
             },
         )
         self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=schema)}, required=True)
+        prefer = HeaderParameter(
+            name="Prefer",
+            param_in="header",
+            required=False,
+            schema=Schema(type=OpenAPIType.STRING, examples=["return=minimal", "return=representation"]),
+            description=_PREFER,
+        )
+        self.parameters = [*(self.parameters or []), prefer]
+        created = (self.responses or {}).get("201")
+        if created is not None and not isinstance(created, Reference):
+            created.description = (
+                "Every item was stored. By default a BatchResult (ids, status and warnings per item, in "
+                "request order); with `Prefer: return=representation` a page of the stored records."
+            )
+            created.headers = {
+                "Preference-Applied": OpenAPIHeader(
+                    schema=Schema(type=OpenAPIType.STRING),
+                    description="the `return` preference honoured, e.g. return=representation",
+                ),
+                "Idempotent-Replayed": OpenAPIHeader(
+                    schema=Schema(type=OpenAPIType.STRING), description="true: the answer to an earlier request"
+                ),
+            }
 
 
 class ExposureController(Controller):
@@ -131,7 +171,7 @@ class ExposureController(Controller):
         check(data)
 
         def create(work: Work) -> Created[MeasurementOut]:
-            (out,) = measurement_service.record_measurements(work, [data], single=True)
+            out = measurement_service.record_measurement(work, data)
             return out, [out.id], 201
 
         return create_once(
@@ -147,7 +187,12 @@ class ExposureController(Controller):
     @post(
         "/measurements/batch",
         summary="Record up to 10,000 measurements, all or nothing",
-        description="Every bad item is reported by index (items[i].field); if any item is bad, nothing is stored.",
+        description=(
+            "Every bad item is counted and reported by index (items[i].field): the first "
+            f"{MAX_LISTED_ERRORS:,} errors in item order are listed, `total_errors` and `invalid_items` count "
+            "them all; if any item is bad, nothing is stored. The answer lists each item's new id, status and "
+            "warnings; send `Prefer: return=representation` for the stored records instead."
+        ),
         request_max_body_size=BATCH_MAX_BYTES,
         operation_class=BatchOperation,
         sync_to_thread=True,
@@ -155,39 +200,42 @@ class ExposureController(Controller):
     def record_batch(
         self,
         request: Request[Any, Any, Any],
-        data: Any,
+        body: bytes,
         work: Work,
-    ) -> Response[Page[MeasurementOut]]:
-        # Decoded here rather than by Litestar, item by item, so that schema errors of some
-        # items and store errors (unknown worker, ...) of the others come in one answer.
-        raw_items = data.get("items") if isinstance(data, dict) else None
-        if not isinstance(raw_items, list) or not 1 <= len(raw_items) <= MAX_BATCH_ITEMS:
-            raise InvalidInput([FieldError(field="items", reason=f"an array of 1 to {MAX_BATCH_ITEMS} measurements")])
-        unknown = [FieldError(field=k, reason="unknown field") for k in data if k != "items"]
-        parsed, errors = parse_items(MeasurementIn, raw_items)
+    ) -> Response[BatchResult | Page[MeasurementOut]]:
+        # Decoded here rather than by Litestar: msgspec in one go, item by item only when that
+        # fails, so that schema errors of some items and store errors (unknown worker, ...) of
+        # the others come in one answer; then MeasurementIn's rules over whole columns.
+        asked = _return_preference(request)
+        decoded = decode_batch(body, MeasurementBatch, MeasurementIn, max_items=MAX_BATCH_ITEMS, noun="measurements")
+        columns = MeasurementColumns(decoded.items, decoded.positions)
+        errors = decoded.errors
+        errors.add_frame(schema_problems(columns))
+        full = asked == "representation"
 
-        def create(work: Work) -> Created[Page[MeasurementOut]]:
-            items = measurement_service.record_measurements(
-                work,
-                [item for _, item in parsed],
-                positions=[index for index, _ in parsed],
-                earlier_errors=unknown + errors,
-            )
-            return (
-                Page(items=items, total=len(items), limit=len(items), offset=0),
-                [m.id for m in items],
-                201,
-            )
+        def create(work: Work) -> Created[BatchResult | Page[MeasurementOut]]:
+            recorded = measurement_service.record_batch(work, columns, errors)
+            count = len(recorded.ids)
+            answer = Page(items=recorded.records(), total=count, limit=count, offset=0) if full else recorded.result()
+            return answer, recorded.ids, 201
 
-        def replay(work: Work, ids: list[uuid.UUID]) -> Page[MeasurementOut]:
-            items, total = measurement_service.list_measurements(
-                work, MeasurementFilter(), limit=len(ids), offset=0, ids=ids
-            )
-            position = {measurement_id: i for i, measurement_id in enumerate(ids)}
-            items.sort(key=lambda m: position[m.id])  # the order of the first answer
-            return Page(items=measurement_service.with_warnings(work.tx, items), total=total, limit=len(ids), offset=0)
+        def replay(work: Work, ids: list[uuid.UUID]) -> BatchResult | Page[MeasurementOut]:
+            stored = measurement_service.recorded_again(work, ids)
+            if _first_answer_was_full(request, work):
+                return Page(items=stored, total=len(stored), limit=len(ids), offset=0)
+            items = [
+                BatchItemResult(index=index, id=m.id, status="created", warnings=m.warnings)
+                for index, m in enumerate(stored)
+            ]
+            return BatchResult(total=len(items), items=items)
 
-        return create_once(request, work, resource_type="measurement", create=create, replay=replay)
+        shape = _REPRESENTATION if full else _MINIMAL
+        response = create_once(request, work, resource_type=shape, create=create, replay=replay)
+        applied = "representation" if isinstance(response.content, Page) else "minimal"
+        response.headers["Vary"] = "Prefer"
+        if asked == applied:
+            response.headers["Preference-Applied"] = f"return={applied}"
+        return response
 
     @get(
         "/measurements",
@@ -255,3 +303,23 @@ class ExposureController(Controller):
     @get("/registrations/{registration_id:uuid}", summary="One register entry", sync_to_thread=True)
     def get_registration(self, registration_id: uuid.UUID, work: Work) -> RegistrationOut:
         return work.read(lambda w: registration_service.get_registration(w, registration_id))
+
+
+def _return_preference(request: Request[Any, Any, Any]) -> str | None:
+    """The `return` preference of the request's Prefer headers (RFC 7240), if it names one
+    this endpoint knows; the first one counts."""
+    for header in request.headers.getall("Prefer", []):
+        for preference in header.split(","):
+            name, _, value = preference.split(";", 1)[0].partition("=")
+            if name.strip().lower() == "return":
+                chosen = value.strip().strip('"').lower()
+                if chosen in ("minimal", "representation"):
+                    return chosen
+    return None
+
+
+def _first_answer_was_full(request: Request[Any, Any, Any], work: Work) -> bool:
+    """Whether the answer a replayed batch first had was the representation."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    outcome = find_outcome(work.tx, work.employer_id(), key) if key else None
+    return outcome is not None and outcome.resource_type != _MINIMAL
