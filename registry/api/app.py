@@ -7,6 +7,7 @@ served from the swagger-ui-py wheel (Swagger UI 5, which reads OpenAPI 3.1; no C
 
 from __future__ import annotations
 
+import gc
 from importlib import resources
 
 from litestar import Litestar, get
@@ -45,6 +46,13 @@ _ASSETS = "/schema/assets"
 def healthz(state: State) -> dict[str, str]:
     runtime_of(state).db.healthy()
     return {"status": "ok"}
+
+
+def _freeze_startup_heap() -> None:
+    """Keep what start-up allocated (modules, classes, the OpenAPI document: most of the
+    heap) out of the garbage collector's full collections, which would otherwise walk it all:
+    a batch's objects set one off every few requests, at some 150 ms each (measured, issue 15)."""
+    gc.freeze()
 
 
 def _openapi() -> OpenAPIConfig:
@@ -107,7 +115,7 @@ def create_app(runtime: Runtime, sign_in: SignIn | None = None) -> Litestar:
         openapi_config=_openapi(),
         request_max_body_size=DEFAULT_MAX_BODY_BYTES,
         state=State({"runtime": runtime, "sign_in": sign_in, "limiter": RateLimiter.from_settings(runtime.settings)}),
-        on_startup=[describe_errors],
+        on_startup=[describe_errors, _freeze_startup_heap],
         on_shutdown=[sign_in.close],
         debug=False,
     )
