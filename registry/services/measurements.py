@@ -201,9 +201,9 @@ def batch_store_problems(
     reason, rank, in `_Context.problems`' order. Only the ids the batch names are read."""
     catalogue = catalogue or _Catalogue.load(tx)
     known = [u.bytes for u in catalogue.ids]
-    workers = _named(frame, "worker_id")
-    own = [u.bytes for u in people_table.own_worker_ids(tx, employer_id, workers)]
-    periods = people_table.employment_periods(tx, employer_id, workers)
+    own_ids = sorted(people_table.own_worker_ids(tx, employer_id, _named(frame, "worker_id")), key=str)
+    own = [u.bytes for u in own_ids]
+    periods = people_table.employment_periods(tx, employer_id, own_ids)  # only an own worker's matter
     segs = [u.bytes for u in table.own_seg_ids(tx, employer_id, _named(frame, "seg_id"))]
     sites = [u.bytes for u in org_table.own_site_ids(tx, employer_id, _named(frame, "site_id"))]
     employed = pl.DataFrame(
