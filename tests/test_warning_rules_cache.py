@@ -29,9 +29,10 @@ HEADER = "substance_name,cas,jurisdiction,limit_type,value,unit,valid_from,valid
 HIGHER_STEL = f"{HEADER}\nTolueen,108-88-3,NL,STEL15min,1000,mg/m3,2030-01-01,,Stcrt test\n"
 
 
-def _record(work: Callable[[], Work], worker_id: uuid.UUID) -> MeasurementOut:
-    start = dt.datetime(2021, 6, 1, 7, tzinfo=dt.UTC)
-    item = MeasurementIn(
+def _toluene_500_000(worker_id: uuid.UUID, day: int) -> MeasurementIn:
+    """A shift of toluene at 500,000 mg/m3: implausible unless a STEL of 1000 is in force."""
+    start = dt.datetime(2021, 6, day, 7, tzinfo=dt.UTC)
+    return MeasurementIn(
         sample_type="personal_air",
         substance_cas="108-88-3",
         worker_id=worker_id,
@@ -41,9 +42,12 @@ def _record(work: Callable[[], Work], worker_id: uuid.UUID) -> MeasurementOut:
         sampling_end=start + dt.timedelta(hours=8),
         method="NIOSH 1501",
         lab="Arbolab",
-        lab_report_id="T-1",
+        lab_report_id=f"T-{day}",
     )
-    return work().write(lambda w: measurement_service.record_measurement(w, item))
+
+
+def _record(work: Callable[[], Work], worker_id: uuid.UUID) -> MeasurementOut:
+    return work().write(lambda w: measurement_service.record_measurement(w, _toluene_500_000(worker_id, 1)))
 
 
 def _implausible(out: MeasurementOut) -> bool:
@@ -87,20 +91,7 @@ def _higher_stel() -> list[LimitValue]:
 
 
 def _record_in(w: Work, worker_id: uuid.UUID) -> uuid.UUID:
-    start = dt.datetime(2021, 6, 2, 7, tzinfo=dt.UTC)
-    item = MeasurementIn(
-        sample_type="personal_air",
-        substance_cas="108-88-3",
-        worker_id=worker_id,
-        value=500_000.0,
-        unit="mg/m3",
-        sampling_start=start,
-        sampling_end=start + dt.timedelta(hours=8),
-        method="NIOSH 1501",
-        lab="Arbolab",
-        lab_report_id="T-2",
-    )
-    return measurement_service.record_measurement(w, item).id
+    return measurement_service.record_measurement(w, _toluene_500_000(worker_id, 2)).id
 
 
 def test_another_process_changing_the_limits_is_seen(place: Place, runtime: Runtime, settings: Settings) -> None:
